@@ -1,0 +1,3 @@
+"""FasterPy's user interfaces: the `fasterpy` CLI and the `fasterpy-tui` Textual app."""
+
+__version__ = "0.1.0"

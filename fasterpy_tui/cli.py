@@ -1,0 +1,39 @@
+"""The `fasterpy` command: a thin typer layer over the library. Each command group lives in
+fasterpy_tui/commands/ and imports heavy libraries only inside its functions, so `--help` is fast."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fasterpy_tui.commands import COMMAND_MODULES
+
+app = typer.Typer(
+    name="fasterpy",
+    help="Make Python code faster with LLMs, retrieved optimizations and a verifying sandbox.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for _module in COMMAND_MODULES:
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    from harness.errors import FasterPyError
+
+    try:
+        app()
+    except FasterPyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

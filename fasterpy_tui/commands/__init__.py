@@ -1,0 +1,5 @@
+"""One module per command group; each exposes `register(app)`."""
+
+from fasterpy_tui.commands import eval_cmd, finetune_cmd, kb_cmd, models_cmd, optimize_cmd
+
+COMMAND_MODULES = [optimize_cmd, eval_cmd, kb_cmd, models_cmd, finetune_cmd]

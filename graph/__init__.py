@@ -1,0 +1,1 @@
+"""The LangGraph optimization pipeline: state, nodes, generation backends and the prompt."""

@@ -1,0 +1,1 @@
+"""Sandboxed execution, timing, correctness and metrics. Imports nothing from graph or the TUI."""

@@ -1,0 +1,24 @@
+"""Where FasterPy finds its shipped data and keeps its caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    """The shipped `data/` directory (override with FASTERPY_DATA)."""
+    env = os.environ.get("FASTERPY_DATA")
+    if env:
+        return Path(env)
+    return _REPO_ROOT / "data"
+
+
+def cache_dir() -> Path:
+    """Per-user cache for assembled models and conversions (override with FASTERPY_CACHE)."""
+    env = os.environ.get("FASTERPY_CACHE")
+    path = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fasterpy"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
