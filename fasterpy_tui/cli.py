@@ -21,6 +21,14 @@ for _module in COMMAND_MODULES:
     _module.register(app)
 
 
+@app.command()
+def version() -> None:
+    """Print FasterPy's version."""
+    from fasterpy_tui import __version__
+
+    typer.echo(__version__)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     from harness.errors import FasterPyError
