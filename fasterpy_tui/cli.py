@@ -17,6 +17,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Make Python code faster with LLMs, retrieved optimizations and a verifying sandbox."""
+
+
 for _module in COMMAND_MODULES:
     _module.register(app)
 
