@@ -1,0 +1,99 @@
+"""The file being optimized: what was loaded, whether it changed on disk since, and safe writes.
+
+Nothing here writes unless a caller asks; callers only ask after an explicit accept in the UI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import FasterPyError
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def backup_path(path: Path) -> Path:
+    """Where the previous contents go before every write (one backup, beside the file)."""
+    return path.with_name(path.name + ".bak")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same directory + fsync + os.replace, so a crash never leaves half a file."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class Document:
+    """A source file as the session last saw it (bytes, mtime, hash)."""
+
+    path: Path
+    data: bytes
+    mtime_ns: int
+    digest: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> Document:
+        path = Path(path).expanduser().resolve()
+        if not path.is_file():
+            raise FasterPyError(f"{path} is not a file — pass a Python source file to fasterpy-tui")
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FasterPyError(f"{path} is not UTF-8 ({exc.reason}) — save it as UTF-8 first") from None
+        return cls(path=path, data=data, mtime_ns=path.stat().st_mtime_ns, digest=sha256(data))
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+    def changed_on_disk(self) -> bool:
+        """True when the file on disk is no longer what was loaded (mtime moved and content differs)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return True
+        if stat.st_mtime_ns == self.mtime_ns:
+            return False
+        return sha256(self.path.read_bytes()) != self.digest
+
+    def ensure_unchanged(self) -> None:
+        if self.changed_on_disk():
+            raise FasterPyError(
+                f"{self.path.name} changed on disk since it was loaded — nothing was written; "
+                "reload it (ctrl+l) and run again"
+            )
+
+    def write(self, new_text: str) -> Path:
+        """Replace the file atomically after backing up the current bytes; returns the backup path.
+        Refuses when the file changed on disk since it was loaded."""
+        self.ensure_unchanged()
+        backup = backup_path(self.path)
+        atomic_write(backup, self.data)
+        data = new_text.encode("utf-8")
+        atomic_write(self.path, data)
+        self.data = data
+        self.digest = sha256(data)
+        self.mtime_ns = self.path.stat().st_mtime_ns
+        return backup
+
+    def reload(self) -> None:
+        fresh = Document.load(self.path)
+        self.data, self.mtime_ns, self.digest = fresh.data, fresh.mtime_ns, fresh.digest

@@ -1,0 +1,338 @@
+"""The working screen: functions on the left; code, progress, suggestions, diff and evidence tabs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
+
+from fasterpy_tui.messages import HunkToggled, RunCancelled, RunFailed, RunFinished, RunProgress
+from fasterpy_tui.review import reviews_from_result
+from fasterpy_tui.runner import RunHandle
+from fasterpy_tui.session import Session
+from fasterpy_tui.widgets.attempt_history import AttemptHistory
+from fasterpy_tui.widgets.code_view import CodeView
+from fasterpy_tui.widgets.diff_view import DiffView
+from fasterpy_tui.widgets.evidence_panel import EvidencePanel
+from fasterpy_tui.widgets.function_list import FunctionList
+from fasterpy_tui.widgets.progress_panel import ProgressPanel
+from fasterpy_tui.widgets.suggestions_table import SuggestionsTable
+from harness.errors import FasterPyError
+
+if TYPE_CHECKING:
+    from fasterpy_tui.app import FasterPyApp
+
+TABS = ("code", "progress", "suggestions", "diff", "evidence")
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run"),
+        Binding("escape", "cancel", "Cancel run"),
+        Binding("a", "accept", "Accept"),
+        Binding("r", "reject", "Reject"),
+        Binding("n", "next", "Next"),
+        Binding("p", "previous", "Prev"),
+        Binding("h", "toggle_hunk", "Toggle hunk", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("s", "settings", "Settings", show=False),
+        Binding("ctrl+l", "reload", "Reload file", show=False),
+        Binding("z", "zoom", "Hide/show function list", show=False),
+        Binding("1", "tab('code')", "Code tab", show=False),
+        Binding("2", "tab('progress')", "Progress tab", show=False),
+        Binding("3", "tab('suggestions')", "Suggestions tab", show=False),
+        Binding("4", "tab('diff')", "Diff tab", show=False),
+        Binding("5", "tab('evidence')", "Evidence tab", show=False),
+    ]
+
+    app: FasterPyApp
+
+    def __init__(self, session: Session, preselect: list[str] | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.preselect = preselect or []
+        self.handle: RunHandle | None = None
+        self.last_result = None
+        self.run_seconds: float | None = None
+
+    # -- layout -------------------------------------------------------------------------------------
+    def compose(self):
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield FunctionList(id="functions")
+                yield Button("Run ▶ (ctrl+r)", id="run-button", variant="primary")
+            with TabbedContent(id="tabs", initial="code"):
+                with TabPane("Code", id="code"):
+                    yield CodeView(id="code-view")
+                with TabPane("Progress", id="progress"):
+                    yield ProgressPanel(id="progress-panel")
+                with TabPane("Suggest", id="suggestions"):
+                    yield Label("Alg. 2 filter: the closest record, then the top k−1 by rate within Δs of it.", id="filter-note")
+                    yield SuggestionsTable(id="suggestions-table")
+                with TabPane("Diff", id="diff"):
+                    yield DiffView(id="diff-view")
+                with TabPane("Evidence", id="evidence"):
+                    yield EvidencePanel(id="evidence-panel")
+                    yield AttemptHistory(id="attempts")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "fasterpy-tui"
+        self.sub_title = self.session.path.name
+        functions = self.query_one(FunctionList)
+        functions.set_functions(self.session.functions, set(self.preselect))
+        functions.focus()
+        self.query_one(EvidencePanel).show(None)
+        self.query_one(DiffView).clear_diff("No diff yet — select functions (space) and run (ctrl+r).")
+        self.set_status(f"{len(self.session.functions)} functions in {self.session.path.name} · space selects · ctrl+r runs · ? help")
+        if self.session.functions:
+            self._show_code(self.session.functions[0])
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme) -> None:
+        self.query_one(CodeView).refresh_code()
+        self.query_one(DiffView).refresh_theme()
+
+    def set_status(self, message: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.set_class(error, "-error")
+        status.update(message)
+
+    def report(self, message: str, error: bool = False) -> None:
+        self.set_status(message, error)
+        self.notify(message, severity="error" if error else "information", timeout=6 if error else 3)
+
+    # -- functions and code -------------------------------------------------------------------------
+    def _show_code(self, info) -> None:
+        self.query_one(CodeView).show(self.session.document.text, info)
+
+    def on_selection_list_selection_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        info = self.session_function(event.selection.value)
+        if info is not None:
+            self._show_code(info)
+
+    def session_function(self, qualname: str):
+        return next((f for f in self.session.functions if f.qualname == qualname), None)
+
+    def selected_targets(self) -> list[str]:
+        return list(self.query_one(FunctionList).selected)
+
+    # -- running ------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.handle is not None
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "run-button":
+            self.action_run()
+
+    def action_run(self) -> None:
+        if self.running:
+            self.report("a run is already in progress — esc cancels it", error=True)
+            return
+        targets = self.selected_targets()
+        if not targets:
+            self.report("no function selected — highlight one and press space, then ctrl+r", error=True)
+            return
+        if self.session.document.changed_on_disk():
+            self.report(f"{self.session.path.name} changed on disk — reload it (ctrl+l) before running", error=True)
+            return
+        self.handle = RunHandle(targets=targets)
+        self.query_one(ProgressPanel).reset()
+        self.query_one("#run-button", Button).disabled = True
+        self.action_tab("progress")
+        self.set_status(f"running on {', '.join(targets)} … esc cancels")
+        self._run_pipeline(self.handle)
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def _run_pipeline(self, handle: RunHandle) -> None:
+        from graph.api import optimize
+
+        try:
+            result = optimize(
+                self.session.path,
+                handle.targets,
+                config=self.app.config,
+                on_event=lambda event: self.post_message(RunProgress(event)),
+                cancel=handle.cancel,
+            )
+        except FasterPyError as exc:
+            self.post_message(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=True))
+            return
+        except Exception as exc:  # a bug in the pipeline: show it, keep the session alive
+            self.post_message(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=False))
+            return
+        if handle.cancel.is_set() or getattr(result, "status", "") == "cancelled":
+            self.post_message(RunCancelled())
+        else:
+            self.post_message(RunFinished(result, time.perf_counter() - handle.started))
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        self.query_one(ProgressPanel).add_event(message.event)
+
+    def _end_run(self) -> RunHandle | None:
+        handle, self.handle = self.handle, None
+        self.query_one("#run-button", Button).disabled = False
+        if handle is not None:
+            handle.reap()
+        return handle
+
+    def on_run_cancelled(self, _message: RunCancelled) -> None:
+        self._end_run()
+        self.query_one(ProgressPanel).finish("cancelled", "run cancelled; the file is unchanged")
+        self.report("run cancelled — nothing was written")
+
+    def on_run_failed(self, message: RunFailed) -> None:
+        self._end_run()
+        text = str(message.error) if message.user_error else f"{type(message.error).__name__}: {message.error}"
+        self.query_one(ProgressPanel).finish("failed", text)
+        self.report(f"run failed: {text}", error=True)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self._end_run()
+        self.last_result = message.result
+        self.run_seconds = message.elapsed_s
+        self.session.reviews = reviews_from_result(message.result)
+        self.session.index = next((i for i, r in enumerate(self.session.reviews) if r.candidate), 0)
+        verified = sum(1 for r in self.session.reviews if r.candidate)
+        self.query_one(ProgressPanel).finish("done", f"{verified}/{len(self.session.reviews)} targets with a verified candidate")
+        by_target = {r.target: r.suggestions for r in self.session.reviews}
+        self.query_one(SuggestionsTable).set_suggestions(by_target)
+        self.query_one(AttemptHistory).set_attempts([a for r in self.session.reviews for a in r.attempts])
+        self.show_review()
+        if verified:
+            self.action_tab("diff")
+            self.query_one(DiffView).focus()
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            return
+        assert self.handle is not None
+        self.handle.cancel.set()
+        self.set_status("cancelling … stopping the sandbox")
+
+    # -- review -------------------------------------------------------------------------------------
+    def show_review(self) -> None:
+        review = self.session.current
+        diff = self.query_one(DiffView)
+        evidence = self.query_one(EvidencePanel)
+        if review is None:
+            diff.clear_diff("No run yet.")
+            evidence.show(None)
+            return
+        position = f"{self.session.index + 1}/{len(self.session.reviews)}"
+        evidence.show(review.candidate)
+        if review.candidate is None:
+            diff.clear_diff(f"{review.target}: {review.reason or 'no verified improvement'}")
+            self.set_status(f"target {position} {review.target}: no verified candidate — n/p moves")
+            return
+        try:
+            hunks = self.session.hunks(review)
+            proposed = self.session.proposed_text(review) or ""
+        except FasterPyError as exc:
+            diff.clear_diff(str(exc))
+            self.set_status(str(exc), error=True)
+            return
+        if not hunks:
+            diff.clear_diff(f"{review.target}: accepted — the file already has this code (u undoes)")
+        else:
+            diff.show(self.session.document.text, proposed, hunks, title=f"Diff — {review.target} [{review.decision}]")
+        self.set_status(
+            f"target {position} {review.target} [{review.decision}] · {len(hunks)} hunks · "
+            "a accept · space/h toggle hunk · r reject · n/p move"
+        )
+
+    def action_next(self) -> None:
+        if self.session.move(1) is not None:
+            self.show_review()
+
+    def action_previous(self) -> None:
+        if self.session.move(-1) is not None:
+            self.show_review()
+
+    def action_toggle_hunk(self) -> None:
+        self.query_one(DiffView).action_toggle_hunk()
+
+    def on_hunk_toggled(self, message: HunkToggled) -> None:
+        self.set_status(f"{len(message.selected)}/{message.total} hunks selected — a accepts the selected hunks")
+
+    def action_accept(self) -> None:
+        if self.running:
+            self.report("wait for the run to finish (or esc) before accepting", error=True)
+            return
+        review = self.session.current
+        diff = self.query_one(DiffView)
+        selected = set(diff.selected) if diff.hunks else None
+        if selected is not None and len(selected) == len(diff.hunks):
+            selected = None
+        if selected is not None:
+            self.set_status("re-verifying the selected hunks …")
+        self._accept(selected)
+
+    @work(thread=True, exclusive=True, group="accept", exit_on_error=False)
+    def _accept(self, selected: set[int] | None) -> None:
+        from fasterpy_tui.reverify import verify_partial
+
+        try:
+            message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.app.config))
+        except FasterPyError as exc:
+            self.app.call_from_thread(self.report, str(exc), True)
+            return
+        self.app.call_from_thread(self._after_write, message)
+
+    def _after_write(self, message: str) -> None:
+        self.query_one(FunctionList).set_functions(self.session.functions, set(self.selected_targets()))
+        highlighted = self.query_one(FunctionList).highlighted_function()
+        if highlighted:
+            self._show_code(highlighted)
+        self.show_review()
+        self.report(message)
+
+    def action_reject(self) -> None:
+        try:
+            message = self.session.reject()
+        except FasterPyError as exc:
+            self.report(str(exc), error=True)
+            return
+        self.report(message)
+        if len(self.session.reviews) > 1:
+            self.action_next()
+        else:
+            self.show_review()
+
+    def action_undo(self) -> None:
+        if self.running:
+            self.report("wait for the run to finish (or esc) before undoing", error=True)
+            return
+        try:
+            message = self.session.undo()
+        except FasterPyError as exc:
+            self.report(str(exc), error=True)
+            return
+        self._after_write(message)
+
+    def action_reload(self) -> None:
+        try:
+            self.session.reload()
+        except FasterPyError as exc:
+            self.report(str(exc), error=True)
+            return
+        self._after_write(f"reloaded {self.session.path.name} from disk")
+
+    # -- other screens and layout -------------------------------------------------------------------
+    def action_settings(self) -> None:
+        self.app.action_settings()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_zoom(self) -> None:
+        left = self.query_one("#left")
+        left.display = not left.display

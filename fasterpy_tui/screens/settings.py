@@ -1,0 +1,110 @@
+"""Settings: backend, model, knowledge base, attempts and speedup threshold, saved to fasterpy.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from harness.errors import FasterPyError
+
+BACKENDS = ("rules", "transformers", "llamacpp", "openai", "replay")
+
+
+def settings_target(config, config_path: Path | None, file_path: Path | None) -> Path:
+    """Where Save writes: --config if given, the fasterpy.toml the settings came from, else a
+    fasterpy.toml beside the file being optimized (never a pyproject.toml: we do not rewrite it)."""
+    if config_path is not None:
+        return config_path
+    source = Path(config.source) if config.source not in ("", "defaults") else None
+    if source is not None and source.name == "fasterpy.toml":
+        return source
+    base = file_path.parent if file_path is not None else Path.cwd()
+    return base / "fasterpy.toml"
+
+
+class SettingsScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "close", "Close without saving"), Binding("ctrl+s", "save", "Save settings")]
+
+    def __init__(self, config, target: Path) -> None:
+        super().__init__()
+        self.config = config
+        self.target = target
+
+    def compose(self):
+        gen = self.config.generation
+        backend = getattr(gen, "backend", "rules") or "rules"
+        options = [(b, b) for b in dict.fromkeys((backend, *BACKENDS))]
+        with Vertical(id="settings-box") as box:
+            box.border_title = "Settings"
+            with Horizontal():
+                yield Label("backend")
+                yield Select(options, value=backend, allow_blank=False, id="backend")
+            with Horizontal():
+                yield Label("model")
+                yield Input(getattr(gen, "model", None) or "", placeholder="name or path (empty: backend default)", id="model")
+            with Horizontal():
+                yield Label("knowledge")
+                yield Input(self.config.kb or "", placeholder="KB directory (empty: shipped default)", id="kb")
+            with Horizontal():
+                yield Label("attempts")
+                yield Input(str(self.config.attempts), type="integer", id="attempts")
+            with Horizontal():
+                yield Label("threshold")
+                yield Input(str(self.config.speedup_threshold), type="number", id="threshold")
+            yield Static(f"saves to {self.target}", id="settings-target")
+            with Horizontal(id="settings-buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+    def values(self) -> dict:
+        model = self.query_one("#model", Input).value.strip() or None
+        kb = self.query_one("#kb", Input).value.strip() or None
+        try:
+            attempts = int(self.query_one("#attempts", Input).value)
+            threshold = float(self.query_one("#threshold", Input).value)
+        except ValueError:
+            raise FasterPyError("attempts must be a whole number and threshold a number — fix the field") from None
+        return {
+            "generation.backend": str(self.query_one("#backend", Select).value),
+            "generation.model": model,
+            "kb": kb,
+            "attempts": attempts,
+            "speedup_threshold": threshold,
+        }
+
+    def action_save(self) -> None:
+        import copy
+
+        try:
+            fresh = copy.deepcopy(self.config)
+            values = self.values()
+            for key in ("generation.model", "kb"):
+                head, _, tail = key.partition(".")
+                if values[key] is None:  # "empty" means default: clear instead of skipping
+                    if tail:
+                        setattr(fresh.generation, tail, None)
+                    else:
+                        setattr(fresh, head, None)
+            fresh.update({k: v for k, v in values.items() if v is not None})
+            fresh.validate()
+            path = fresh.save(self.target)
+        except FasterPyError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        fresh.source = str(path)
+        self.app.config = fresh
+        self.app.notify(f"settings saved to {path}", timeout=3)
+        self.dismiss(True)

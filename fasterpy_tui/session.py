@@ -1,0 +1,118 @@
+"""The state of one editing session, free of any UI: the loaded file, its functions, the run's
+reviews, and accept / reject / undo with every safety check. The screens call into this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fasterpy_tui.document import Document
+from fasterpy_tui.hunks import Hunk, apply_hunks, compute_hunks
+from fasterpy_tui.journal import UndoJournal
+from fasterpy_tui.review import TargetReview
+from harness.errors import FasterPyError
+from kb.preprocess import FunctionInfo, list_functions
+
+# (review, text with only the chosen hunks) -> (accepted?, feedback); run before a partial write
+PartialVerifier = Callable[[TargetReview, str], tuple[bool, str]]
+
+
+@dataclass
+class Session:
+    document: Document
+    journal: UndoJournal
+    functions: list[FunctionInfo] = field(default_factory=list)
+    reviews: list[TargetReview] = field(default_factory=list)
+    index: int = 0
+
+    @classmethod
+    def open(cls, path: str | Path, journal_root: Path | None = None) -> Session:
+        document = Document.load(path)
+        session = cls(document=document, journal=UndoJournal(document.path, root=journal_root))
+        session.functions = list_functions(document.text)
+        return session
+
+    @property
+    def path(self) -> Path:
+        return self.document.path
+
+    def reload(self) -> None:
+        self.document.reload()
+        self.functions = list_functions(self.document.text)
+
+    # -- navigation ---------------------------------------------------------------------------------
+    @property
+    def current(self) -> TargetReview | None:
+        return self.reviews[self.index] if self.reviews else None
+
+    def move(self, delta: int) -> TargetReview | None:
+        if self.reviews:
+            self.index = (self.index + delta) % len(self.reviews)
+        return self.current
+
+    # -- diffs --------------------------------------------------------------------------------------
+    def proposed_text(self, review: TargetReview | None = None) -> str | None:
+        """The whole file as it is now, with this review's candidate function spliced in."""
+        from graph.splice import splice_functions
+
+        review = review or self.current
+        if review is None or review.candidate is None:
+            return None
+        return splice_functions(self.document.text, review.candidate.source, review.targets or [review.target])
+
+    def hunks(self, review: TargetReview | None = None) -> list[Hunk]:
+        proposed = self.proposed_text(review)
+        return [] if proposed is None else compute_hunks(self.document.text, proposed)
+
+    # -- decisions ----------------------------------------------------------------------------------
+    def accept(
+        self, selected: set[int] | None = None, verify_partial: PartialVerifier | None = None
+    ) -> str:
+        """Write the current candidate (all hunks, or only `selected` after re-verifying them)."""
+        review = self.current
+        if review is None or review.candidate is None:
+            raise FasterPyError("no verified candidate to accept — run first (ctrl+r)")
+        if review.decision == "accepted":
+            raise FasterPyError(f"{review.target} is already accepted — press u to undo it")
+        self.document.ensure_unchanged()
+        proposed = self.proposed_text(review)
+        assert proposed is not None
+        hunks = compute_hunks(self.document.text, proposed)
+        if not hunks:
+            raise FasterPyError(f"{review.target}: the file already has this code — nothing to write")
+        chosen = set(range(len(hunks))) if selected is None else set(selected)
+        if not chosen:
+            raise FasterPyError("no hunk selected — toggle hunks with space/h, then press a")
+        label = f"{review.target}: all {len(hunks)} hunks"
+        if chosen != set(range(len(hunks))):
+            text = apply_hunks(self.document.text, hunks, chosen)
+            if verify_partial is None:
+                raise FasterPyError("this result cannot re-verify a partial patch — accept all hunks instead")
+            ok, feedback = verify_partial(review, text)
+            if not ok:
+                raise FasterPyError(f"the selected hunks failed verification ({feedback}) — nothing was written")
+            label = f"{review.target}: hunks {', '.join(str(i + 1) for i in sorted(chosen))} of {len(hunks)}"
+        else:
+            text = proposed
+        before = self.document.data
+        self.document.write(text)
+        self.journal.record(before, self.document.data, label)
+        review.decision = "accepted"
+        self.functions = list_functions(self.document.text)
+        return f"wrote {self.path.name} ({label}); backup {self.path.name}.bak"
+
+    def reject(self) -> str:
+        review = self.current
+        if review is None:
+            raise FasterPyError("nothing to reject — run first (ctrl+r)")
+        review.decision = "rejected"
+        return f"rejected {review.target}; the file is unchanged"
+
+    def undo(self) -> str:
+        entry = self.journal.undo(self.document)
+        for review in self.reviews:
+            if review.decision == "accepted" and entry.label.startswith(review.target + ":"):
+                review.decision = "pending"
+        self.functions = list_functions(self.document.text)
+        return f"undid {entry.label}; {self.path.name} restored"
