@@ -1,0 +1,1 @@
+"""Knowledge-base builders: pair loaders for each data format, diffs, summarizers, rate measurement."""
