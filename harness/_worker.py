@@ -1,0 +1,705 @@
+"""The warm worker process. Run as `python -I _worker.py SCRATCH_ROOT [--network]`; standard library only.
+
+One worker serves one request at a time from the pool over its stdin/stdout (8-byte length + pickle;
+both ends are ours). It never runs untrusted code itself: for every run it forks a child that applies
+the limits, enters the sandbox and executes the program, so nothing a program does (globals,
+sys.modules, builtins, monkeypatches, cwd, open files, environment) survives into the next run.
+
+Child → worker reports travel over a pipe as frames: 1 tag byte (b"J" JSON header, b"B" raw bytes),
+4-byte length, payload. JSON, not pickle, because the child is untrusted: a forged frame can at
+worst misreport its own run, never execute code in the worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import gc
+import importlib
+import io
+import json
+import linecache
+import os
+import pickle
+import platform
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import time
+import traceback
+import types
+
+# Modules a typical PIE / LeetCode program imports; importing them once here means each forked run
+# gets them for free (the warm-worker idea of the paper).
+PRELOAD = (
+    "abc array bisect builtins calendar cmath collections collections.abc contextlib copy copyreg "
+    "dataclasses datetime decimal enum fractions functools hashlib heapq io itertools json keyword "
+    "math numbers operator pickle pprint queue random re statistics string struct textwrap "
+    "threading time types typing unicodedata warnings weakref"
+).split()
+
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONIOENCODING": "utf-8",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+CHILD_REPORT_FD = 3
+HARNESS_FAILURE_EXIT = 97
+FRAME_HEAD = struct.Struct("<cI")
+CTL_HEAD = struct.Struct("<Q")
+
+FEATURES: dict[str, object] = {}
+SCRATCH_ROOT = ""
+
+
+# ----------------------------------------------------------------------------- pool protocol
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def ctl_recv(fd: int):
+    head = _read_exact(fd, CTL_HEAD.size)
+    if head is None:
+        return None
+    body = _read_exact(fd, CTL_HEAD.unpack(head)[0])
+    return None if body is None else pickle.loads(body)
+
+
+def ctl_send(fd: int, obj) -> None:
+    body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    _write_all(fd, CTL_HEAD.pack(len(body)) + body)
+
+
+# ----------------------------------------------------------------------------- child frames
+def frame(tag: bytes, payload: bytes) -> bytes:
+    return FRAME_HEAD.pack(tag, len(payload)) + payload
+
+
+def send_json(obj: dict) -> None:
+    _write_all(CHILD_REPORT_FD, frame(b"J", json.dumps(obj).encode()))
+
+
+def send_blob(data: bytes) -> None:
+    _write_all(CHILD_REPORT_FD, frame(b"B", data))
+
+
+def parse_frames(buf: bytes) -> list:
+    """Headers (dicts) and blobs (bytes) in order; stops quietly at anything malformed."""
+    out: list = []
+    pos = 0
+    while pos + FRAME_HEAD.size <= len(buf):
+        tag, n = FRAME_HEAD.unpack_from(buf, pos)
+        pos += FRAME_HEAD.size
+        if pos + n > len(buf):
+            break
+        payload = buf[pos : pos + n]
+        pos += n
+        if tag == b"J":
+            try:
+                obj = json.loads(payload)
+            except ValueError:
+                break
+            if not isinstance(obj, dict):
+                break
+            out.append(obj)
+        elif tag == b"B":
+            out.append(bytes(payload))
+        else:
+            break
+    return out
+
+
+# ----------------------------------------------------------------------------- sandbox layers
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def unshare_network() -> bool:
+    """Move the whole worker (and so every child) into an empty network namespace: loopback down,
+    no interfaces, so connect() fails. Needs CAP_SYS_ADMIN or unprivileged user namespaces."""
+    CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
+    if _libc.unshare(CLONE_NEWNET) == 0:
+        return True
+    uid, gid = os.getuid(), os.getgid()
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        try:  # keep our own uid visible inside the namespace so file ownership looks normal
+            with open("/proc/self/setgroups", "w") as f:
+                f.write("deny")
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"{uid} {uid} 1")
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"{gid} {gid} 1")
+        except OSError:
+            pass
+        return True
+    return False
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+# syscall numbers: fork, vfork, clone, clone3, execve, execveat, ptrace, kill, tkill, tgkill
+_SYSCALLS = {
+    "x86_64": dict(arch=0xC000003E, fork=57, vfork=58, clone=56, clone3=435, execve=59, execveat=322,
+                   ptrace=101, kill=62, tkill=200, tgkill=234),
+    "aarch64": dict(arch=0xC00000B7, fork=None, vfork=None, clone=220, clone3=435, execve=221,
+                    execveat=281, ptrace=117, kill=129, tkill=130, tgkill=131),
+}
+
+
+def _seccomp_program(pid: int) -> list[tuple[int, int, int, int]] | None:
+    nr = _SYSCALLS.get(platform.machine())
+    if nr is None:
+        return None
+    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, ERRNO = 0x7FFF0000, 0x00050000
+    CLONE_THREAD = 0x00010000
+    prog: list = []  # (code, jt_label, jf_label, k) with labels resolved below
+    def jump(code, k, jt, jf=None):
+        prog.append((code, jt, jf, k))
+    def label(name):
+        prog.append(("label", name))
+    def op(code, k):
+        prog.append((code, None, None, k))
+
+    op(LD, 4)  # seccomp_data.arch
+    jump(JEQ, nr["arch"], None, "allow")
+    op(LD, 0)  # seccomp_data.nr
+    jump(JGE, 0x40000000, "eperm")  # x32 ABI calls
+    for name in ("fork", "vfork"):
+        if nr[name] is not None:
+            jump(JEQ, nr[name], "eagain")
+    jump(JEQ, nr["clone3"], "enosys")  # glibc falls back to clone(), which we can inspect
+    for name in ("execve", "execveat", "ptrace"):
+        jump(JEQ, nr[name], "eperm")
+    jump(JEQ, nr["clone"], "clone")
+    for name in ("kill", "tkill", "tgkill"):
+        jump(JEQ, nr[name], "pid")
+    op(RET, ALLOW)
+    label("clone")
+    op(LD, 16)  # args[0] low word: clone flags
+    jump(JSET, CLONE_THREAD, "allow", "eagain")  # threads yes, new processes no
+    label("pid")
+    op(LD, 16)  # args[0]: target pid (or tgid)
+    jump(JEQ, pid, "allow")
+    jump(JEQ, 0, "allow")
+    jump(JEQ, (-pid) & 0xFFFFFFFF, "allow")
+    op(RET, ERRNO | errno.EPERM)
+    label("allow")
+    op(RET, ALLOW)
+    label("eagain")
+    op(RET, ERRNO | errno.EAGAIN)
+    label("eperm")
+    op(RET, ERRNO | errno.EPERM)
+    label("enosys")
+    op(RET, ERRNO | errno.ENOSYS)
+
+    positions: dict[str, int] = {}
+    real = []
+    for item in prog:
+        if item[0] == "label":
+            positions[item[1]] = len(real)
+        else:
+            real.append(item)
+    out = []
+    for i, (code, jt, jf, k) in enumerate(real):
+        t = 0 if jt is None else positions[jt] - i - 1
+        f = 0 if jf is None else positions[jf] - i - 1
+        out.append((code, t, f, k))
+    return out
+
+
+def install_seccomp() -> bool:
+    """Forbid new processes, exec, ptrace and signals to other processes (threads still work)."""
+    insns = _seccomp_program(os.getpid())
+    if insns is None:
+        return False
+    arr = (_SockFilter * len(insns))(*[_SockFilter(c, t, f, k) for c, t, f, k in insns])
+    prog = _SockFprog(len(insns), arr)
+    PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
+
+
+# ----------------------------------------------------------------------------- one forked run
+def _exc_info(exc: BaseException, filename: str, tail_lines: int = 20) -> dict:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    # Drop the harness's own frames: keep from the first frame in the user's file.
+    text = "".join(lines)
+    marker = f'File "{filename}"'
+    head, sep, rest = text.partition(marker)
+    if sep:
+        text = "Traceback (most recent call last):\n  " + sep + rest
+    tail = "\n".join(text.rstrip("\n").splitlines()[-tail_lines:])
+    return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": tail[-4000:]}
+
+
+def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: str, limits: dict) -> None:
+    os.setpgid(0, 0)
+    os.dup2(in_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    if report_fd != CHILD_REPORT_FD:
+        os.dup2(report_fd, CHILD_REPORT_FD)
+    os.closerange(CHILD_REPORT_FD + 1, 1 << 16)
+    os.chdir(scratch)
+    os.environ.clear()
+    os.environ.update(SAFE_ENV, HOME=scratch, TMPDIR=scratch, PWD=scratch)
+    tempfile.tempdir = scratch
+    mem = int(limits["memory_mb"]) * 1024 * 1024
+    cap = int(limits["output_bytes"])
+    cpu = int(limits["timeout_s"]) + 1
+    for res, value in (
+        (resource.RLIMIT_AS, (mem, mem)),
+        (resource.RLIMIT_FSIZE, (cap, cap)),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_NPROC, (1, 1)) if os.getuid() != 0 else (None, None),
+    ):
+        if res is not None:
+            try:
+                resource.setrlimit(res, value)
+            except (ValueError, OSError):
+                pass
+    if FEATURES.get("seccomp"):
+        install_seccomp()
+    # Fresh standard streams on the new fds; PIE programs use sys.stdin.buffer and open(0) too.
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+    if "random" in sys.modules:  # a fresh interpreter would seed from urandom; forked copies share state
+        sys.modules["random"].seed()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _memfd(name: str, data: bytes = b"") -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    if data:
+        _write_all(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
+    """Fork a child that runs `body()` under the limits; return what happened.
+
+    Keys: status, frames (child reports), stdout (bytes), stderr_tail (str), exit_code, signal,
+    t_start (child's perf_counter at the start frame), t_seen (worker's perf_counter at exit)."""
+    in_fd = _memfd("stdin", stdin_data)
+    out_fd = _memfd("stdout")
+    err_fd = _memfd("stderr")
+    r, w = os.pipe()
+    scratch = tempfile.mkdtemp(prefix="run-", dir=SCRATCH_ROOT)
+    pid = os.fork()
+    if pid == 0:  # ---- child
+        try:
+            os.close(r)
+            _child_setup(in_fd, out_fd, err_fd, w, scratch, limits)
+            body()
+            os._exit(0)
+        except BaseException:
+            try:
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                os._exit(HARNESS_FAILURE_EXIT)
+    # ---- worker
+    os.close(w)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    pidfd = os.pidfd_open(pid)
+    deadline = time.monotonic() + float(limits["timeout_s"])
+    buf = bytearray()
+    reading = [r, pidfd]
+    timed_out = False
+    t_seen = None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select(reading, [], [], remaining)
+            if pidfd in ready:
+                t_seen = time.perf_counter()
+                break
+            if r in ready:
+                chunk = os.read(r, 1 << 20)
+                if chunk:
+                    buf += chunk
+                else:
+                    reading.remove(r)
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the child on timeout; stray grandchildren always
+        except OSError:
+            pass
+        _, wstatus = os.waitpid(pid, 0)
+        os.close(pidfd)
+    if t_seen is None:
+        t_seen = time.perf_counter()
+    os.set_blocking(r, False)
+    try:
+        while True:
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+    except BlockingIOError:
+        pass
+    os.close(r)
+    out_size = os.fstat(out_fd).st_size
+    stdout = os.pread(out_fd, min(out_size, int(limits["output_bytes"])), 0)
+    err_size = os.fstat(err_fd).st_size
+    keep = int(limits["stderr_bytes"])
+    stderr_tail = os.pread(err_fd, min(err_size, keep), max(0, err_size - keep)).decode("utf-8", "replace")
+    for fd in (in_fd, out_fd, err_fd):
+        os.close(fd)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    frames = parse_frames(bytes(buf))
+    headers = [f for f in frames if isinstance(f, dict)]
+    start = next((h for h in headers if h.get("event") == "start"), None)
+    end = next((h for h in headers if h.get("event") == "end"), None)
+    exit_code = os.waitstatus_to_exitcode(wstatus)
+    sig = -exit_code if exit_code < 0 else None
+    result = {
+        "frames": frames,
+        "stdout": stdout,
+        "stderr_tail": stderr_tail,
+        "exit_code": exit_code if exit_code >= 0 else None,
+        "signal": signal.Signals(sig).name if sig else None,
+        "t_start": start.get("t") if start else None,
+        "t_seen": t_seen,
+        "exception": None,
+        "runtime": None,
+    }
+    if timed_out:
+        result["status"] = "timeout"
+    elif out_size >= int(limits["output_bytes"]):
+        result["status"] = "output_limit"
+    elif end is not None:
+        result["status"] = end.get("status", "exception")
+        result["runtime"] = end.get("runtime")
+        result["exception"] = end.get("exception")
+        if end.get("exit_code") is not None:
+            result["exit_code"] = end.get("exit_code")
+    elif sig is not None:
+        result["status"] = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "output_limit"}.get(sig, "killed")
+    elif exit_code == HARNESS_FAILURE_EXIT and start is None:
+        result["status"] = "killed"
+        result["exception"] = {"type": "HarnessError", "message": "sandbox setup failed", "traceback": stderr_tail}
+    else:
+        # The program left through os._exit(): time it from its own start to the moment it was seen
+        # exiting (slightly long, by the exit itself).
+        result["status"] = "ok" if exit_code == 0 else "exit"
+        if result["t_start"] is not None:
+            result["runtime"] = max(0.0, t_seen - float(result["t_start"]))
+    return result
+
+
+# ----------------------------------------------------------------------------- program mode
+def _exit_code_of(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+_MEMORY_FRAME = frame(b"J", json.dumps({"event": "end", "status": "memory",
+                                        "exception": {"type": "MemoryError", "message": "memory limit exceeded",
+                                                      "traceback": ""}}).encode())
+
+
+def _program_body(code: types.CodeType, filename: str):
+    def body() -> None:
+        module = types.ModuleType("__main__")
+        module.__file__ = os.path.join(os.getcwd(), os.path.basename(filename))
+        module.__builtins__ = __builtins__
+        sys.modules["__main__"] = module
+        sys.argv = [module.__file__]
+        namespace = module.__dict__
+        exc_info = None
+        exit_code = None
+        status = "ok"
+        send_json({"event": "start", "t": time.perf_counter()})
+        t0 = time.perf_counter()
+        try:
+            try:
+                exec(code, namespace)
+            finally:
+                sys.stdout.flush()
+        except SystemExit as exc:
+            exit_code = _exit_code_of(exc)
+            status = "ok" if exit_code == 0 else "exit"
+        except MemoryError:
+            namespace.clear()
+            gc.collect()
+            _write_all(CHILD_REPORT_FD, _MEMORY_FRAME)
+            return
+        except BaseException as exc:
+            status = "exception"
+            if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+                status = "output_limit"
+            exc_info = _exc_info(exc, filename)
+        t1 = time.perf_counter()
+        try:
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        send_json({"event": "end", "status": status, "runtime": t1 - t0, "exception": exc_info, "exit_code": exit_code})
+    return body
+
+
+def handle_program(req: dict) -> dict:
+    limits = req["limits"]
+    filename = req.get("filename") or "main.py"
+    source = req["code"]
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        return {"syntax_error": _exc_info(exc, filename)}
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    body = _program_body(code, filename)
+    tests = []
+    failed = False
+    for data in req["inputs"]:
+        if failed and req.get("stop_on_failure"):
+            tests.append({"runs": [], "skipped": True})
+            continue
+        runs = []
+        for _ in range(int(req["runs"])):
+            res = run_forked(body, data, limits)
+            res.pop("frames", None)
+            if runs:  # only the first run's output travels back; later ones are compared here
+                res["stdout_same"] = res["stdout"] == runs[0]["stdout"]
+                res["stdout"] = b""
+            runs.append(res)
+            if res["status"] != "ok":
+                failed = True
+                break
+        tests.append({"runs": runs, "skipped": False})
+    return {"tests": tests}
+
+
+# ----------------------------------------------------------------------------- function mode
+class _ChildUnpickler(pickle.Unpickler):
+    """Resolve classes pickled from the caller's copy of the module to the module imported here."""
+
+    def __init__(self, data: bytes, module: types.ModuleType, aliases: set[str]):
+        super().__init__(io.BytesIO(data))
+        self._module = module
+        self._aliases = aliases
+
+    def find_class(self, module_name: str, name: str):
+        if module_name in self._aliases:
+            obj = self._module
+            for part in name.split("."):
+                obj = getattr(obj, part)
+            return obj
+        return super().find_class(module_name, name)
+
+
+def _safe_repr(value, limit: int = 2000) -> str:
+    try:
+        text = repr(value)
+    except BaseException as exc:  # a broken __repr__ is the program's problem, not ours
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return text[:limit]
+
+
+def _function_body(req: dict):
+    source = req["source"]
+    filename = req.get("filename") or "<module>"
+    module_name = req.get("module_name") or "fasterpy_target"
+    qualname = req["qualname"]
+    calls = req["calls"]
+    stdout_cap = int(req["limits"]["output_bytes"])
+
+    def body() -> None:
+        module = types.ModuleType(module_name)
+        module.__file__ = filename
+        module.__builtins__ = __builtins__
+        sys.modules[module_name] = module
+        for extra in req.get("sys_path") or ():
+            sys.path.insert(0, extra)
+        send_json({"event": "start", "t": time.perf_counter()})
+        try:
+            code = compile(source, filename, "exec", dont_inherit=True)
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            real_stdout = sys.stdout
+            sys.stdout = io.StringIO()
+            try:
+                exec(code, module.__dict__)
+            finally:
+                sys.stdout = real_stdout
+            target = module
+            for part in qualname.split("."):
+                target = getattr(target, part)
+        except BaseException as exc:
+            send_json({"event": "end", "status": "import_error", "exception": _exc_info(exc, filename)})
+            return
+        aliases = {module_name, "__main__", *(req.get("module_aliases") or ())}
+        for i, blob in enumerate(calls):
+            args, kwargs = _ChildUnpickler(blob, module, aliases).load()
+            captured = io.StringIO()
+            real_stdout = sys.stdout
+            sys.stdout = captured
+            exc_info = None
+            result = None
+            t0 = time.perf_counter()
+            try:
+                result = target(*args, **kwargs)
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt are results here too
+                t1 = time.perf_counter()
+                exc_info = _exc_info(exc, filename)
+            else:
+                t1 = time.perf_counter()
+            finally:
+                sys.stdout = real_stdout
+            result_blob, result_error = b"", None
+            if exc_info is None:
+                try:
+                    result_blob = pickle.dumps(result, protocol=4)
+                except BaseException as exc:
+                    result_error = f"{type(exc).__name__}: {exc}"
+            try:
+                args_blob, args_error = pickle.dumps((args, kwargs), protocol=4), None
+            except BaseException as exc:
+                args_blob, args_error = b"", f"{type(exc).__name__}: {exc}"
+            send_json({
+                "event": "call", "index": i, "runtime": t1 - t0, "exception": exc_info,
+                "stdout": captured.getvalue()[:stdout_cap], "result_error": result_error,
+                "args_error": args_error, "result_repr": _safe_repr(result) if exc_info is None else None,
+                "result_type": type(result).__name__ if exc_info is None else None,
+            })
+            send_blob(result_blob)
+            send_blob(args_blob)
+        send_json({"event": "end", "status": "ok", "runtime": None})
+    return body
+
+
+def handle_function(req: dict) -> dict:
+    body = _function_body(req)
+    repeats = []
+    for _ in range(int(req.get("repeats", 1))):
+        res = run_forked(body, b"", req["limits"])
+        repeats.append(res)
+        if res["status"] != "ok":
+            break
+    return {"repeats": repeats}
+
+
+# ----------------------------------------------------------------------------- main loop
+def main() -> None:
+    global SCRATCH_ROOT
+    SCRATCH_ROOT = sys.argv[1]
+    allow_network = "--network" in sys.argv[2:]
+    # Keep the pool's pipes on high fds and give fds 0/1 to /dev/null so nothing we import can
+    # write into the protocol.
+    ctl_in = os.dup(0)
+    ctl_out = os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    os.set_inheritable(ctl_in, False)
+    os.set_inheritable(ctl_out, False)
+
+    FEATURES["network_isolated"] = False if allow_network else unshare_network()
+    FEATURES["seccomp"] = _probe_seccomp()
+    FEATURES["nproc_limit"] = os.getuid() != 0
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    for name in sys.argv[2:]:
+        if name.startswith("--preload="):
+            for mod in name.split("=", 1)[1].split(","):
+                try:
+                    importlib.import_module(mod)
+                except Exception:
+                    pass
+    gc.collect()
+    gc.freeze()  # forked children then do not touch (copy) the warm heap when they collect
+    ctl_send(ctl_out, {"hello": True, "pid": os.getpid(), "features": dict(FEATURES)})
+    while True:
+        req = ctl_recv(ctl_in)
+        if req is None:
+            return
+        try:
+            kind = req.get("kind")
+            if kind == "program":
+                resp = handle_program(req)
+            elif kind == "function":
+                resp = handle_function(req)
+            elif kind == "ping":
+                resp = {"pong": True, "pid": os.getpid()}
+            else:
+                resp = {"error": f"unknown request kind {kind!r}"}
+        except BaseException:
+            resp = {"error": traceback.format_exc()}
+        ctl_send(ctl_out, resp)
+
+
+def _probe_seccomp() -> bool:
+    """Check once, in a throwaway child, that the filter installs and blocks fork."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if not install_seccomp():
+                os._exit(2)
+            try:
+                child = os.fork()
+            except OSError:
+                os._exit(0)
+            if child == 0:
+                os._exit(0)
+            os._exit(3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""A pool of warm, long-lived worker processes that fork one sandboxed child per run.
+
+Public API (stable):
+
+    WorkerPool(workers=None, limits=Limits(), preload=(), network=False)
+        .submit(request) -> concurrent.futures.Future[dict]   thread-safe
+        .call(request) -> dict                                 submit + wait
+        .size, .features, .worker_pids(), .close(); a context manager
+    default_pool() -> WorkerPool      a process-wide pool sized to the machine, closed at exit
+    machine_workers() -> int          CPUs this process may use
+
+Requests are plain dicts built by harness.program and harness.function; callers normally use
+`run_program` / `call_function` rather than `submit`. Each worker is `python -I harness/_worker.py`:
+isolated mode (no PYTHON* variables, no user site, no script dir on sys.path), a scrubbed
+environment, its own network namespace where the OS allows. A worker that dies (killed from outside,
+or a harness bug) is detected by EOF on its pipe and replaced; the request is retried once on the
+fresh worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import queue
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from harness.errors import FasterPyError
+from harness.limits import Limits
+
+_WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
+_HEAD = struct.Struct("<Q")
+
+
+class WorkerDied(RuntimeError):
+    """The worker process went away while serving a request."""
+
+
+def machine_workers() -> int:
+    """How many CPUs this process may run on (the pool's default size)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+class _Worker:
+    """One worker process and its two pipes. Used by one thread at a time."""
+
+    def __init__(self, scratch_root: str, preload: Sequence[str], network: bool):
+        args = [sys.executable, "-I", str(_WORKER_SCRIPT), scratch_root]
+        if network:
+            args.append("--network")
+        if preload:
+            args.append("--preload=" + ",".join(preload))
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": scratch_root,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        debug = os.environ.get("FASTERPY_WORKER_DEBUG")
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if debug else subprocess.DEVNULL,
+            env=env,
+            cwd=scratch_root,
+            close_fds=True,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the pool, not each worker
+        )
+        hello = self._recv(deadline=time.monotonic() + 60)
+        if not isinstance(hello, dict) or not hello.get("hello"):
+            self.kill()
+            raise WorkerDied(f"worker did not start: {hello!r}")
+        self.pid: int = hello["pid"]
+        self.features: dict = hello["features"]
+
+    def _recv(self, deadline: float | None):
+        fd = self.proc.stdout.fileno()
+        head = self._read(fd, _HEAD.size, deadline)
+        body = self._read(fd, _HEAD.unpack(head)[0], deadline)
+        return pickle.loads(body)
+
+    def _read(self, fd: int, n: int, deadline: float | None) -> bytes:
+        import select
+
+        chunks = []
+        while n:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("worker did not answer in time")
+                ready, _, _ = select.select([fd], [], [], remaining)
+                if not ready:
+                    continue
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                raise WorkerDied(f"worker {self.proc.pid} exited (code {self.proc.poll()})")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def request(self, req: dict, deadline: float | None) -> dict:
+        body = pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self.proc.stdin.write(_HEAD.pack(len(body)) + body)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerDied(f"worker {self.proc.pid} is gone: {exc}") from exc
+        return self._recv(deadline)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def request_deadline(req: dict) -> float:
+    """Generous upper bound on how long a worker may take for `req` (each run has its own timeout)."""
+    limits = req.get("limits") or {}
+    per_run = float(limits.get("timeout_s", 10.0)) + 2.0
+    if req.get("kind") == "program":
+        n = max(1, len(req.get("inputs") or ())) * max(1, int(req.get("runs", 1)))
+    else:
+        n = max(1, int(req.get("repeats", 1)))
+    return time.monotonic() + 30.0 + per_run * n
+
+
+class WorkerPool:
+    """Warm workers that fork a fresh, limited child for every run. Thread-safe; a context manager."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        preload: Sequence[str] = (),
+        network: bool = False,
+    ):
+        self.size = int(workers) if workers else machine_workers()
+        if self.size < 1:
+            raise FasterPyError(f"a pool needs at least one worker, got {workers} — pass --workers 1 or more")
+        self.limits = limits or Limits()
+        self._preload = tuple(preload)
+        self._network = network
+        self._scratch = tempfile.mkdtemp(prefix="fasterpy-sandbox-")
+        os.chmod(self._scratch, 0o700)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.respawns = 0
+        try:
+            for _ in range(self.size):
+                self._add_worker()
+        except Exception:
+            self.close()
+            raise
+        self.features: dict = dict(self._all[0].features)
+        self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="fasterpy-pool")
+
+    def _add_worker(self) -> _Worker:
+        worker = _Worker(self._scratch, self._preload, self._network)
+        with self._lock:
+            self._all.append(worker)
+        self._idle.put(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+            self.respawns += 1
+        if not self._closed:
+            self._add_worker()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.proc.pid for w in self._all]
+
+    def _serve(self, req: dict) -> dict:
+        last_error: Exception | None = None
+        for _attempt in range(2):  # one retry on a fresh worker if the first one dies under us
+            if self._closed:
+                raise FasterPyError("the worker pool is closed — create a new WorkerPool")
+            worker = self._idle.get()
+            try:
+                if not worker.alive():
+                    raise WorkerDied("worker found dead before the request")
+                resp = worker.request(req, request_deadline(req))
+            except (WorkerDied, TimeoutError, EOFError, pickle.UnpicklingError) as exc:
+                last_error = exc
+                self._replace(worker)
+                continue
+            self._idle.put(worker)
+            if "error" in resp:
+                raise RuntimeError(f"harness worker failed: {resp['error']}")
+            return resp
+        raise RuntimeError(f"harness worker died twice serving one request: {last_error}")
+
+    def submit(self, req: dict) -> "Future[dict]":
+        """Queue a request for the next free worker."""
+        if self._closed:
+            raise FasterPyError("the worker pool is closed — create a new WorkerPool")
+        req = dict(req)
+        req.setdefault("limits", self.limits.to_dict())
+        return self._executor.submit(self._serve, req)
+
+    def call(self, req: dict) -> dict:
+        return self.submit(req).result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            try:
+                worker.proc.stdin.close()  # EOF: the worker's loop ends on its own
+            except OSError:
+                pass
+        for worker in workers:
+            try:
+                worker.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            worker.kill()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # best effort; call close() or use `with`
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+_default_pool: WorkerPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> WorkerPool:
+    """The process-wide pool used when a caller passes no pool (created on first use)."""
+    global _default_pool
+    with _default_lock:
+        if _default_pool is None or _default_pool._closed:
+            _default_pool = WorkerPool()
+            atexit.register(_default_pool.close)
+        return _default_pool
