@@ -1,7 +1,287 @@
-"""Placeholder until its issue lands: registers nothing."""
+"""`fasterpy optimize` (one file) and `fasterpy batch` (a PIE-format set).
+
+Exit codes of `optimize`: 0 optimized, 1 no verified improvement, 2 error (one line on stderr,
+nothing changed), 130 interrupted (resumable with --resume RUN_ID). Heavy imports stay inside the
+commands so `fasterpy --help` starts fast."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+FUNCTION_OPT = typer.Option([], "--function", "-f", help="Function to optimize (repeatable; Class.method for methods).")
+TESTS_OPT = typer.Option(None, "--tests", help="Program mode: directory of input.N.txt/output.N.txt tests (PIE layout).")
+INPUT_OPT = typer.Option([], "--input", help="Program mode: a stdin file to check the program on (repeatable).")
+
+
+def _config_overrides(
+    kb: Optional[Path], retrieval: Optional[bool], attempts: Optional[int], candidates: Optional[int],
+    threshold: Optional[float], mode: Optional[str], timeout: Optional[float], state_db: Optional[Path],
+    backend: Optional[str], model: Optional[str], base_url: Optional[str], temperature: Optional[float],
+    max_new_tokens: Optional[int], seed: Optional[int], adapter: Optional[str], threads: Optional[int],
+) -> dict[str, Any]:
+    return {
+        "kb": str(kb) if kb else None,
+        "use_retrieval": retrieval,
+        "attempts": attempts,
+        "candidates": candidates,
+        "speedup_threshold": threshold,
+        "mode": mode,
+        "timeout_s": timeout,
+        "state_db": str(state_db) if state_db else None,
+        "generation.backend": backend,
+        "generation.model": model,
+        "generation.base_url": base_url,
+        "generation.temperature": temperature,
+        "generation.max_new_tokens": max_new_tokens,
+        "generation.seed": seed,
+        "generation.adapter": adapter,
+        "generation.threads": threads,
+    }
+
+
+def _load_config(config_file: Optional[Path], start: Optional[Path], overrides: dict[str, Any]):
+    from graph.config import FasterPyConfig
+    from harness.errors import FasterPyError
+
+    if config_file is not None and not config_file.is_file():
+        raise FasterPyError(f"settings file {config_file} does not exist — check the --config path")
+    return FasterPyConfig.load(config_file or start, overrides)
+
+
+class _Interrupts:
+    """First Ctrl-C asks the run to stop at the next node (checkpointed, resumable); a second one
+    aborts at once."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self._old: Any = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.cancel.is_set():
+            raise KeyboardInterrupt
+        self.cancel.set()
+        print("stopping after the current step (Ctrl-C again to abort)…", file=sys.stderr)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def _event_printer(console: Any):
+    def show(event: Any) -> None:
+        where = f"[{event.node}]"
+        target = f" {event.target}" if event.target else ""
+        step = f" ({event.step}/{event.total})" if event.step and event.total else ""
+        console.print(f"[dim]{where}{target}{step}[/dim] {event.message}", highlight=False, markup=True)
+
+    return show
+
+
+def _fmt_speedup(a: Any) -> str:
+    if a.speedup is None:
+        return "-"
+    if a.ci_low is not None and a.ci_high is not None:
+        return f"{a.speedup:.2f}× [{a.ci_low:.2f}–{a.ci_high:.2f}]"
+    return f"{a.speedup:.2f}×"
+
+
+def _fmt_seconds(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f} s" if v >= 1 else f"{v * 1e3:.2f} ms" if v >= 1e-3 else f"{v * 1e6:.1f} µs"
+
+
+def print_result(result: Any, console: Any) -> None:
+    """Suggestions, attempts, the verified speedup with its interval, and the unified diff."""
+    from rich.markup import escape
+    from rich.syntax import Syntax
+    from rich.table import Table
+
+    console.print(f"[bold]{escape(result.path)}[/bold]  run {result.run_id}  ({result.mode} mode, {result.seconds:.1f} s)")
+    for t in result.targets:
+        console.rule(f"[bold]{escape(t.target)}[/bold]")
+        if t.suggestions:
+            table = Table(title="Suggestions", title_justify="left", show_lines=False)
+            for col in ("applicability", "rate", "suggestion"):
+                table.add_column(col)
+            for s in t.suggestions:
+                table.add_row(f"{s['similarity']:.3f}", f"{s['rate']:.2f}", escape(" ".join(s["summary"].split())))
+            console.print(table)
+        else:
+            console.print("[dim]no suggestions retrieved[/dim]")
+        table = Table(title="Attempts", title_justify="left")
+        for col in ("#", "status", "speedup [95% CI]", "tests", "feedback"):
+            table.add_column(col)
+        for a in t.attempts:
+            first = a.feedback.strip().splitlines()[0] if a.feedback.strip() else ""
+            tests = f"{a.tests_passed}/{a.tests_total}" if a.tests_total else "-"
+            style = "green" if a.accepted else ""
+            table.add_row(f"{a.number}.{a.candidate}", f"[{style}]{a.status}[/{style}]" if style else a.status,
+                          _fmt_speedup(a), tests, escape(first[:100]))
+        console.print(table)
+        if t.best is not None:
+            b = t.best
+            console.print(
+                f"[bold green]verified {b.speedup:.2f}× faster[/bold green] (95% CI {b.ci_low:.2f}–{b.ci_high:.2f}), "
+                f"{_fmt_seconds(b.runtime_before)} → {_fmt_seconds(b.runtime_after)}, "
+                f"{b.tests_passed}/{b.tests_total} checks passed"
+            )
+        else:
+            console.print("[bold yellow]no verified improvement[/bold yellow] — kept the original:")
+            for r in t.reasons[:6]:
+                console.print(f"  - {escape(r)}")
+    if result.diff:
+        console.rule("diff")
+        console.print(Syntax(result.diff, "diff", theme="ansi_dark", word_wrap=False))
+
+
+def optimize_command(
+    file: Optional[Path] = typer.Argument(None, help="The Python file to optimize (omit with --resume)."),
+    function: list[str] = FUNCTION_OPT,
+    tests: Optional[Path] = TESTS_OPT,
+    input_files: list[Path] = INPUT_OPT,
+    driver: Optional[str] = typer.Option(None, "--driver", help="Command whose run supplies the functions' inputs, e.g. \"python bench.py\" or \"pytest tests/x.py\" (default: the file's __main__ block)."),
+    test_cmd: Optional[str] = typer.Option(None, "--test-cmd", help="Your tests, also run against the candidate in a temporary copy of the project."),
+    write: bool = typer.Option(False, "--write", help="Apply a verified improvement to FILE (backup: FILE.bak)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
+    resume_id: Optional[str] = typer.Option(None, "--resume", metavar="RUN_ID", help="Continue an interrupted run."),
+    learn: bool = typer.Option(False, "--learn", help="Add an accepted optimization to your knowledge base."),
+    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
+    retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
+    attempts: Optional[int] = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
+    candidates: Optional[int] = typer.Option(None, "--candidates", help="Candidates per attempt."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per sandboxed run."),
+    state_db: Optional[Path] = typer.Option(None, "--state-db", help="SQLite run database (default: <cache>/runs.sqlite)."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: nearest fasterpy.toml / pyproject.toml)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Generation backend (rules, llamacpp, transformers, openai, replay)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name or path for the backend."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server URL for an OpenAI-compatible backend."),
+    temperature: Optional[float] = typer.Option(None, "--temperature"),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter directory (transformers backend)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for local models."),
+) -> None:
+    """Optimize functions in FILE; print suggestions, attempts, the verified speedup and the diff."""
+    from rich.console import Console
+
+    from graph import api
+    from harness.errors import FasterPyError
+
+    err = Console(stderr=True)
+    out = Console(stderr=True) if as_json else Console()
+    cancel = threading.Event()
+    on_event = _event_printer(err) if verbose else None
+    overrides = _config_overrides(kb, retrieval, attempts, candidates, threshold, mode, timeout, state_db,
+                                  backend, model, base_url, temperature, max_new_tokens, seed, adapter, threads)
+    overrides.update({"driver": driver, "test_cmd": test_cmd, "learn": True if learn else None})
+    with _Interrupts(cancel):
+        if resume_id:
+            if file is not None or function:
+                raise FasterPyError("--resume continues a run as it was started — drop FILE and -f")
+            result = api.resume(resume_id, on_event=on_event, cancel=cancel, state_db=state_db)
+            cfg = None
+        else:
+            if file is None:
+                raise FasterPyError("name a FILE to optimize (or --resume RUN_ID)")
+            cfg = _load_config(config_file, file, overrides)
+            result = api.optimize(file, function, cfg, on_event=on_event, cancel=cancel, tests_dir=tests,
+                                  input_files=input_files)
+    if result.status == "error":
+        raise FasterPyError(result.error)
+    if result.status == "cancelled":
+        err.print(f"interrupted — resume with: fasterpy optimize --resume {result.run_id}"
+                  + (f" --state-db {state_db}" if state_db else ""))
+        raise typer.Exit(130)
+    if result.optimized and write:
+        api.write_result(result)
+    learned: list[int] = []
+    if result.optimized and (learn or (cfg is not None and cfg.learn)):
+        from graph.learn import learn_from_result
+
+        learned = learn_from_result(result, cfg or _load_config(config_file, Path(result.path), {}))
+    if as_json:
+        data = result.to_dict()
+        data["learned_ids"] = learned
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        print_result(result, out)
+        if result.written_to:
+            out.print(f"[bold]wrote {result.written_to}[/bold] (backup of the original: {result.backup})")
+        elif result.optimized:
+            out.print("[dim]not applied — re-run with --write to apply (a backup FILE.bak is kept)[/dim]")
+        if learned:
+            out.print(f"added {len(learned)} record(s) to your knowledge base")
+    raise typer.Exit(result.exit_code)
+
+
+def batch_command(
+    input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="PIE-format rows (problem_id + slow code)."),
+    tests: Path = typer.Option(..., "--tests", help="PIE public_test_cases/ directory (<problem_id>/input.N.txt …)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .jsonl (appended; rows already there are skipped)."),
+    src_col: Optional[str] = typer.Option(None, "--src-col", help="Column with the slow program (default: input, src_code, slow_code)."),
+    out_col: str = typer.Option("generated_answers", "--out-col", help="Column for the emitted program (what `fasterpy eval` reads)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N rows."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
+    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
+    retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
+    attempts: Optional[int] = typer.Option(None, "--attempts"),
+    candidates: Optional[int] = typer.Option(None, "--candidates"),
+    threshold: Optional[float] = typer.Option(None, "--threshold"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per sandboxed run."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file."),
+    backend: Optional[str] = typer.Option(None, "--backend"),
+    model: Optional[str] = typer.Option(None, "--model"),
+    base_url: Optional[str] = typer.Option(None, "--base-url"),
+    temperature: Optional[float] = typer.Option(None, "--temperature"),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    adapter: Optional[str] = typer.Option(None, "--adapter"),
+    threads: Optional[int] = typer.Option(None, "--threads"),
+) -> None:
+    """Run the pipeline over a PIE-format set (program mode); the output feeds `fasterpy eval`."""
+    import statistics
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graph.batch import run_batch
+
+    err = Console(stderr=True)
+    overrides = _config_overrides(kb, retrieval, attempts, candidates, threshold, None, timeout, None,
+                                  backend, model, base_url, temperature, max_new_tokens, seed, adapter, threads)
+    cfg = _load_config(config_file, None, overrides)
+    on_event = _event_printer(err) if verbose else None
+    with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=False) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_row(n: int, total: int, result: Any) -> None:
+            note = "skipped (already done)" if result is None else f"{result.status} ({result.seconds:.1f} s)"
+            bar.update(task, completed=n, total=total, description=note)
+
+        summary = run_batch(input_path, tests, out, cfg, src_col=src_col, out_col=out_col, limit=limit,
+                            on_row=on_row, on_event=on_event)
+    med = statistics.median(summary.seconds) if summary.seconds else 0.0
+    err.print(f"{summary.done} row(s) processed, {summary.skipped} already done, {summary.optimized} optimized, "
+              f"{summary.errors} error(s); median {med:.1f} s per row → {out}")
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("optimize")(optimize_command)
+    app.command("batch")(batch_command)
