@@ -1,0 +1,475 @@
+"""Driver-side helper: records calls to target functions while a driver runs, and replays them.
+
+This file is standalone (stdlib only, no imports from our packages) because it runs in two foreign
+processes: as a script in the driver subprocess (`python _tracer.py SPEC.json`), and as module text
+exec'd inside the harness sandbox, where `_fasterpy_replay` calls the code under test on the captured
+arguments. Importing our package there would drag our own modules (and their names) into the user's
+program.
+
+How calls are caught: a trace function watches only for the *module frame* of the target file; at
+each of its line events it replaces freshly defined target functions (and methods on freshly defined
+classes) in the module's globals with recording wrappers, then tracing stops. That works the same
+whether the file runs as `__main__`, is imported by a script, or is imported by pytest.
+
+Values cross processes in two forms: the arguments as a pickle (classes and functions of the target
+module pickled by reference to a placeholder module `__fasterpy_target__`, so they resolve to the
+candidate's definitions on replay), and results/arguments-after/exceptions as a "value form" — nested
+tuples of builtins — so they can be compared anywhere without the user's classes.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import functools
+import importlib
+import io
+import json
+import math
+import operator
+import os
+import pickle
+import shlex
+import sys
+import time
+import traceback
+import types
+
+TARGET_MODULE = "__fasterpy_target__"
+_MAX_DEPTH = 60
+
+# --------------------------------------------------------------------------------------------------
+# value form: a comparable, builtins-only picture of a value
+
+
+def value_form(value, _depth=0, _seen=None):
+    """Nested tuples of builtins describing `value` (what deep equality compares)."""
+    if _seen is None:
+        _seen = set()
+    if _depth > _MAX_DEPTH:
+        return ("deep",)
+    if value is None or isinstance(value, (bool, int, str, bytes)):
+        if type(value) in (bool, int, str, bytes) or value is None:
+            return value
+    if type(value) is float:
+        return value
+    if type(value) is complex:
+        return ("complex", value.real, value.imag)
+    vid = id(value)
+    if vid in _seen:
+        return ("cycle",)
+    _seen = _seen | {vid}
+    d = _depth + 1
+    t = type(value)
+    if t is list or isinstance(value, list):
+        return ("list", tuple(value_form(v, d, _seen) for v in value))
+    if t is tuple or isinstance(value, tuple):
+        return ("tuple", tuple(value_form(v, d, _seen) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((value_form(k, d, _seen), value_form(v, d, _seen)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(value_form(v, d, _seen) for v in value))
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    mod = getattr(t, "__module__", "") or ""
+    if mod == "numpy" or mod.startswith("numpy."):
+        if hasattr(value, "tolist") and hasattr(value, "shape"):
+            if getattr(value, "shape", None) == ():
+                return value_form(value.item(), d, _seen)
+            return ("ndarray", tuple(value.shape), value_form(value.tolist(), d, _seen))
+    if isinstance(value, int):  # IntEnum, bool subclasses ...
+        return ("int", t.__qualname__, int(value))
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, BaseException):
+        return ("exception", t.__qualname__, str(value))
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
+        return ("ref", getattr(value, "__module__", ""), getattr(value, "__qualname__", repr(value)))
+    if isinstance(value, types.GeneratorType) or (hasattr(value, "__next__") and hasattr(value, "__iter__")):
+        return ("iterator", t.__qualname__)
+    state = None
+    if hasattr(value, "__dict__") or hasattr(t, "__slots__"):
+        state = {}
+        for klass in t.__mro__:
+            slots = getattr(klass, "__slots__", ())
+            for slot in (slots,) if isinstance(slots, str) else slots:
+                if slot not in ("__dict__", "__weakref__") and hasattr(value, slot):
+                    state[slot] = getattr(value, slot)
+        state.update(getattr(value, "__dict__", {}) or {})
+    if state is not None:
+        # Compared by class name and state, so the original's and the candidate's classes match.
+        items = sorted(((str(k), value_form(v, d, _seen)) for k, v in state.items()), key=lambda kv: kv[0])
+        return ("obj", t.__qualname__, tuple(items))
+    # Library values with their own equality and no visible state (Decimal, datetime …): by repr.
+    try:
+        return ("repr", t.__qualname__, repr(value))
+    except Exception:
+        return ("opaque", t.__qualname__)
+
+
+# --------------------------------------------------------------------------------------------------
+# pickling arguments so target-module classes resolve on replay
+
+
+class _TargetPickler(pickle.Pickler):
+    """Pickles classes/functions of the target module (and the module itself) by a reference that the
+    replay side resolves against the code under test; refuses objects of the driver's own __main__."""
+
+    def __init__(self, file, target_modules):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._targets = target_modules  # module names the target file is loaded under
+
+    def reducer_override(self, obj):
+        if isinstance(obj, types.ModuleType):
+            if obj.__name__ in self._targets:
+                return importlib.import_module, (TARGET_MODULE,)
+            return NotImplemented
+        if isinstance(obj, (type, types.FunctionType)):
+            mod = getattr(obj, "__module__", None)
+            if mod in self._targets:
+                return operator.attrgetter(obj.__qualname__), (sys.modules[mod],)
+            if mod == "__main__":
+                raise pickle.PicklingError(
+                    f"{obj.__qualname__} is defined in the driver script itself, so it cannot be replayed")
+        return NotImplemented
+
+
+def dumps_for_replay(obj, target_modules):
+    buf = io.BytesIO()
+    _TargetPickler(buf, target_modules).dump(obj)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------------
+# recording (driver side)
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, real):
+        self.real = real
+        self.buf = io.StringIO()
+
+    def write(self, s):
+        self.buf.write(s)
+        try:
+            self.real.write(s)
+        except Exception:
+            pass
+        return len(s)
+
+    def flush(self):
+        try:
+            self.real.flush()
+        except Exception:
+            pass
+
+
+class Recorder:
+    def __init__(self, path, targets, max_calls):
+        self.path = os.path.realpath(path)
+        self.targets = list(targets)
+        self.max_calls = max(1, int(max_calls))
+        self.records = {t: [] for t in self.targets}
+        self.seen = {t: 0 for t in self.targets}
+        self.skipped = {t: [] for t in self.targets}
+        self.active = set()
+        self.wrapped = set()
+        self.module_names = set()
+
+    # -- installing wrappers -------------------------------------------------------------------
+    def install(self):
+        sys.settrace(self._global_trace)
+
+    def _global_trace(self, frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_name == "<module>" and _same_file(code.co_filename, self.path):
+            self.module_names.add(frame.f_globals.get("__name__", "__main__"))
+            frame.f_trace_lines = True
+            return self._module_trace
+        return None
+
+    def _module_trace(self, frame, event, arg):
+        self._wrap_in(frame.f_globals)
+        if len(self.wrapped) == len(self.targets):
+            sys.settrace(None)  # every target is wrapped: stop paying for tracing
+            return None
+        return self._module_trace
+
+    def _wrap_in(self, g):
+        for target in self.targets:
+            parts = target.split(".")
+            owner = None
+            obj = g
+            for name in parts[:-1]:
+                obj = (obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None))
+                if obj is None:
+                    break
+                owner = obj
+            if obj is None:
+                continue
+            name = parts[-1]
+            if owner is None:
+                fn = g.get(name)
+                if fn is None or getattr(fn, "__fasterpy_wrapped__", False) or not callable(fn):
+                    continue
+                g[name] = self._wrapper(target, fn)
+            else:
+                raw = owner.__dict__.get(name)
+                if raw is None or getattr(raw, "__fasterpy_wrapped__", False):
+                    continue
+                if isinstance(raw, staticmethod):
+                    w = staticmethod(self._wrapper(target, raw.__func__, method=False))
+                    w.__fasterpy_wrapped__ = True
+                elif isinstance(raw, classmethod):
+                    w = classmethod(self._wrapper(target, raw.__func__, method=False))
+                    w.__fasterpy_wrapped__ = True
+                elif callable(raw):
+                    w = self._wrapper(target, raw, method=True)
+                else:
+                    continue
+                setattr(owner, name, w)
+            self.wrapped.add(target)
+
+    def _wrapper(self, target, fn, method=False):
+        rec = self
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if target in rec.active:  # recursion: record only the outermost call
+                return fn(*args, **kwargs)
+            rec.seen[target] += 1
+            try:
+                before = dumps_for_replay((args, kwargs), rec.module_names)
+            except Exception as exc:  # noqa: BLE001 - any pickling failure means "cannot replay"
+                if len(rec.skipped[target]) < 5:
+                    rec.skipped[target].append(f"{type(exc).__name__}: {exc}")
+                return fn(*args, **kwargs)
+            try:
+                form_before = value_form((list(args), kwargs))
+            except Exception:  # noqa: BLE001 - only used to tell whether the call mutates
+                form_before = None
+            tee = _Tee(sys.stdout)
+            old_stdout = sys.stdout
+            sys.stdout = tee
+            rec.active.add(target)
+            exc_info = None
+            result = None
+            start = time.perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
+                exc_info = exc
+            finally:
+                elapsed = time.perf_counter() - start
+                rec.active.discard(target)
+                sys.stdout = old_stdout
+            after = value_form((list(args), kwargs))
+            record = {
+                "args": before,
+                "mutated": form_before is not None and form_before != after,
+                "size": len(before),
+                "result": value_form(result) if exc_info is None else None,
+                "exception": None if exc_info is None else (type(exc_info).__qualname__, str(exc_info)),
+                "args_after": after,
+                "stdout": tee.buf.getvalue(),
+                "runtime": elapsed,
+                "order": rec.seen[target],
+            }
+            rec._keep(target, record)
+            if exc_info is not None:
+                raise exc_info
+            return result
+
+        wrapper.__fasterpy_wrapped__ = True
+        return wrapper
+
+    def _keep(self, target, record):
+        recs = self.records[target]
+        recs.append(record)
+        if len(recs) >= 4 * self.max_calls:
+            self.records[target] = spread_by_size(recs, 2 * self.max_calls)
+
+    def dump(self, out_path, driver_error):
+        data = {
+            "targets": self.targets,
+            "calls": {t: spread_by_size(r, self.max_calls) for t, r in self.records.items()},
+            "seen": self.seen,
+            "skipped": self.skipped,
+            "wrapped": sorted(self.wrapped),
+            "module_names": sorted(self.module_names),
+            "driver_error": driver_error,
+        }
+        tmp = out_path + ".tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, out_path)
+
+
+def spread_by_size(records, limit):
+    """At most `limit` records spread evenly over argument sizes (smallest and largest kept), in
+    their original call order."""
+    if len(records) <= limit:
+        return list(records)
+    ranked = sorted(range(len(records)), key=lambda i: (records[i]["size"], i))
+    if limit == 1:
+        picks = {ranked[-1]}
+    else:
+        picks = {ranked[round(j * (len(ranked) - 1) / (limit - 1))] for j in range(limit)}
+        j = 0
+        while len(picks) < limit:  # rounding collisions: fill from the unpicked
+            if ranked[j] not in picks:
+                picks.add(ranked[j])
+            j += 1
+    return [records[i] for i in sorted(picks)]
+
+
+def _same_file(a, b):
+    try:
+        return os.path.realpath(a) == b
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# running a driver (driver side)
+
+
+def _run_driver(spec):
+    """Runs the driver in this process. Returns an error description or None."""
+    path = spec["path"]
+    driver = spec.get("driver")
+    if not driver:
+        sys.argv = [path]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        import runpy
+
+        runpy.run_path(path, run_name="__main__")
+        return None
+    argv = shlex.split(driver)
+    exe = os.path.basename(argv[0])
+    if exe.startswith("python"):
+        argv = argv[1:]
+        if argv[:2] == ["-m", "pytest"]:
+            return _run_pytest(argv[2:])
+        import runpy
+
+        if argv and argv[0] == "-m":
+            if len(argv) < 2:
+                return "the driver `python -m` names no module"
+            sys.argv = [argv[1]] + argv[2:]
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            return None
+        if not argv:
+            return "the driver names no script"
+        sys.argv = argv
+        sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
+        runpy.run_path(argv[0], run_name="__main__")
+        return None
+    if exe in ("pytest", "py.test"):
+        return _run_pytest(argv[1:])
+    return f"unsupported driver {driver!r}"
+
+
+def _run_pytest(args):
+    import pytest
+
+    sys.path.insert(0, os.getcwd())
+    code = pytest.main(list(args))
+    if int(code) not in (0, 1):  # 1 = some tests failed: calls may still be usable
+        return f"pytest exited with code {int(code)}"
+    return None
+
+
+def main(spec_path):
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    # This script's directory must not shadow the user's modules.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    rec = Recorder(spec["path"], spec["targets"], spec.get("max_calls", 50))
+    rec.install()
+    error = None
+    try:
+        error = _run_driver(spec)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            error = f"the driver exited with status {exc.code}"
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises a clear error
+        error = "the driver crashed:\n" + "".join(traceback.format_exc()[-3000:])
+    finally:
+        sys.settrace(None)
+    rec.dump(spec["out"], error)
+
+
+# --------------------------------------------------------------------------------------------------
+# replay (sandbox side): this file's text plus _TARGET_SOURCE/_TARGET_PATH is the harness "source"
+
+_loaded = None
+
+
+def _target_module():
+    global _loaded
+    if _loaded is None:
+        path = globals().get("_TARGET_PATH") or "<candidate>"
+        mod = types.ModuleType(TARGET_MODULE)
+        mod.__file__ = path
+        sys.modules[TARGET_MODULE] = mod
+        if path and os.path.dirname(path) not in sys.path:
+            sys.path.insert(0, os.path.dirname(path))
+        source = globals()["_TARGET_SOURCE"]
+        import linecache
+
+        # Tracebacks must quote the code under test, not the file on disk.
+        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+        exec(compile(source, path, "exec"), mod.__dict__)
+        _loaded = mod
+    return _loaded
+
+
+def _user_traceback(exc):
+    """The traceback of `exc` limited to frames of the code under test (not this shim)."""
+    path = globals().get("_TARGET_PATH")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path] or \
+        traceback.extract_tb(exc.__traceback__)[-3:]
+    text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames[-8:]))
+    return (text + "".join(traceback.format_exception_only(type(exc), exc)))[-1500:]
+
+
+def _fasterpy_replay(qualname, args_pickle, repeats=1):
+    """Call the target on the captured arguments; returns builtins only (value forms, runtimes)."""
+    mod = _target_module()
+    fn = operator.attrgetter(qualname)(mod)
+    runtimes = []
+    outcome = None
+    for i in range(max(1, repeats)):
+        args, kwargs = pickle.loads(args_pickle)  # fresh arguments each run: calls may mutate them
+        tee = io.StringIO()
+        old = sys.stdout
+        sys.stdout = tee
+        exc = None
+        result = None
+        start = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - an exception is an outcome to compare
+            exc = e
+        finally:
+            elapsed = time.perf_counter() - start
+            sys.stdout = old
+        runtimes.append(elapsed)
+        if i == 0:
+            outcome = {
+                "result": value_form(result) if exc is None else None,
+                "exception": None if exc is None else (type(exc).__qualname__, str(exc)),
+                "traceback": None if exc is None else _user_traceback(exc),
+                "args_after": value_form((list(args), kwargs)),
+                "stdout": tee.getvalue(),
+            }
+    outcome["runtimes"] = runtimes
+    return outcome
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
