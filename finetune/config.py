@@ -44,6 +44,29 @@ class TrainConfig:
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def validate(self) -> None:
+        """Refuse settings that cannot work, before anything heavy loads."""
+        from harness.errors import FasterPyError
+
+        for name in ("batch_size", "grad_accum", "lora_r", "lora_alpha", "max_len"):
+            if getattr(self, name) < 1:
+                raise FasterPyError(f"{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
+        for name in ("max_steps", "stop_after", "eval_every", "save_every", "threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise FasterPyError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+        if self.learning_rate <= 0 or self.epochs <= 0:
+            raise FasterPyError("--lr and --epochs must be positive")
+        if not 0 <= self.warmup_ratio < 1 or not 0 <= self.lora_dropout < 1:
+            raise FasterPyError("--warmup and --dropout must lie in [0, 1)")
+        if self.scheduler not in ("cosine", "linear", "constant", "constant_with_warmup"):
+            raise FasterPyError(f"unknown --scheduler {self.scheduler!r} — use cosine, linear or constant")
+        text = str(self.model)
+        looks_like_path = text.startswith((".", "/", "~")) or text.endswith(".gguf")
+        if looks_like_path and not Path(text).expanduser().exists():
+            raise FasterPyError(f"model {text} does not exist — give a model directory, a GGUF file, "
+                                "or a packaged name such as qwen2.5-coder-0.5b")
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key, value in out.items():

@@ -98,7 +98,7 @@ def example_for(
     suggestions: list[Suggestion] = []
     # Ask for a few extra so dropping the record itself still leaves k; same retrieval as inference.
     for ask in (k, k + 2, k + 6):
-        raw = kb.retrieve(record.slow_code, k=ask, exclude_problems=excluded)
+        raw = kb.retrieve(record.slow_code, k=ask, exclude_problems=excluded, exclude_ids=[record.id])
         suggestions = filter_suggestions(record, raw, stats if ask == k else None)
         if len(suggestions) >= k or len(raw) < ask:
             break
@@ -159,10 +159,8 @@ def build_dataset(
     on_progress: Any = None,
 ) -> BuildStats:
     """Sample up to n pairs with a target, build their examples, write train and validation JSONL."""
-    from finetune.kb_records import iter_records
-
     excluded = set(exclude_problems)
-    pool = [r for r in iter_records(kb) if r.target.strip() and r.problem_id not in excluded]
+    pool = [r for r in kb.records() if r.target.strip() and r.problem_id not in excluded]
     if not pool:
         raise FasterPyError("the knowledge base has no pairs with a target outside the excluded problems — "
                             "build it with targets (fasterpy kb build) or exclude fewer problems")

@@ -178,6 +178,7 @@ class Trainer:
         from finetune.dataset import read_examples
 
         cfg = self.config
+        cfg.validate()
         train_rows = read_examples(cfg.data)
         val_rows = read_examples(cfg.val) if cfg.val else []
         resume_dir = self._resume_dir()

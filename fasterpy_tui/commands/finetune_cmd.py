@@ -1,7 +1,116 @@
-"""Placeholder until its issue lands: registers nothing."""
+"""`fasterpy finetune build-data|train`: LoRA training data from a knowledge base, and the trainer.
+
+torch, transformers and peft are imported inside the commands, so `fasterpy --help` stays fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+finetune_app = typer.Typer(help="Build LoRA training data from a knowledge base and train an adapter.",
+                           no_args_is_help=True)
+
+
+@finetune_app.command("build-data")
+def build_data_cmd(
+    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB)."),
+    n: int = typer.Option(4000, "-n", help="Sample at most this many pairs (0 = all)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Training JSONL to write."),
+    val_output: Optional[Path] = typer.Option(None, "--val-output",
+                                              help="Validation JSONL (default: val.jsonl beside train.jsonl, else NAME.val.jsonl)."),
+    val_frac: float = typer.Option(0.05, help="Share of examples for validation (whole problems)."),
+    seed: int = typer.Option(42, help="Sampling and split seed."),
+    k: int = typer.Option(2, help="Suggestions per example (the paper uses 2)."),
+    exclude_problems: Optional[str] = typer.Option(
+        None, "--exclude-problems",
+        help="Problems to keep out entirely (as examples and as suggestions): a file with one id per line "
+             "(or a CSV with problem_id), or comma-separated ids."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Sample KB pairs; retrieve suggestions for each as inference does (never its own record or
+    problem); write chat-messages JSONL with a problem-disjoint validation split."""
+    from kb.store import KnowledgeBase
+
+    from finetune.dataset import build_dataset, default_val_path, parse_problem_list
+
+    excluded = parse_problem_list(exclude_problems)
+    with KnowledgeBase.open(kb) as base:
+        if progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.console import Console
+
+            with Progress(TextColumn("[bold]examples"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=Console(stderr=True)) as bar:
+                task = bar.add_task("build", total=None)
+                stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded,
+                                      on_progress=lambda i, total: bar.update(task, completed=i, total=total))
+        else:
+            stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded)
+    val_path = val_output or default_val_path(output)
+    typer.echo(f"wrote {stats.written_train} training examples ({stats.train_problems} problems) to {output}")
+    typer.echo(f"wrote {stats.written_val} validation examples ({stats.val_problems} problems) to {val_path}")
+    typer.echo(f"dropped suggestions: {stats.dropped_self} self/duplicate, {stats.dropped_same_problem} same problem; "
+               f"{stats.short_of_suggestions} examples have fewer than {k} suggestions")
+
+
+@finetune_app.command("train")
+def train_cmd(
+    model: str = typer.Option(..., "--model", "-m",
+                              help="Base model: a local HF directory, a GGUF file, or a packaged name (qwen2.5-coder-0.5b)."),
+    data: Path = typer.Option(..., "--data", help="Training JSONL from `fasterpy finetune build-data`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Adapter directory to write (e.g. adapters/NAME)."),
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation JSONL (best checkpoint by its loss)."),
+    lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate."),
+    batch_size: int = typer.Option(4, "--batch-size"),
+    grad_accum: int = typer.Option(4, "--grad-accum"),
+    epochs: float = typer.Option(3.0, "--epochs"),
+    scheduler: str = typer.Option("cosine", "--scheduler", help="cosine, linear or constant."),
+    warmup: float = typer.Option(0.05, "--warmup", help="Warm-up share of the steps."),
+    weight_decay: float = typer.Option(0.1, "--weight-decay"),
+    seed: int = typer.Option(42, "--seed"),
+    r: int = typer.Option(8, "--r", help="LoRA rank."),
+    alpha: int = typer.Option(32, "--alpha", help="LoRA alpha."),
+    dropout: float = typer.Option(0.05, "--dropout", help="LoRA dropout."),
+    target_modules: Optional[str] = typer.Option(None, "--target-modules",
+                                                 help="Comma-separated module names (default: all attention+MLP projections)."),
+    max_len: int = typer.Option(2048, "--max-len", help="Longest example in tokens; longer ones are an error."),
+    drop_long: bool = typer.Option(False, "--drop-long", help="Skip examples longer than --max-len instead."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the schedule at this many optimizer steps."),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after",
+                                             help="Stop (resumably) after this many steps in this run."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Steps between validations (default ~10 per run)."),
+    save_every: Optional[int] = typer.Option(None, "--save-every", help="Steps between checkpoints (default: each eval)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast (default: on for CUDA)."),
+    grad_ckpt: Optional[bool] = typer.Option(None, "--gradient-checkpointing/--no-gradient-checkpointing",
+                                             help="Default: on for CUDA."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --output."),
+    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="Continue from this checkpoint directory."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """LoRA fine-tuning with the paper's Table 5 defaults; loss on the assistant's answer only."""
+    from finetune.config import TrainConfig
+    from finetune.trainer import train
+
+    config = TrainConfig(
+        model=model, data=data, output=output, val=val, learning_rate=lr, batch_size=batch_size,
+        grad_accum=grad_accum, epochs=epochs, scheduler=scheduler, warmup_ratio=warmup, weight_decay=weight_decay,
+        seed=seed, lora_r=r, lora_alpha=alpha, lora_dropout=dropout,
+        target_modules=[t.strip() for t in target_modules.split(",") if t.strip()] if target_modules else None,
+        max_len=max_len, drop_long=drop_long, max_steps=max_steps, stop_after=stop_after, eval_every=eval_every,
+        save_every=save_every, device=device, bf16=bf16, gradient_checkpointing=grad_ckpt, threads=threads,
+        resume=resume, resume_from=resume_from, progress=progress,
+    )
+    config.validate()
+    result = train(config)
+    summary = result.to_dict()
+    typer.echo(json.dumps({k: summary[k] for k in ("output", "steps", "total_steps", "best_step", "best_val_loss",
+                                                   "first_loss", "last_loss", "seconds")}))
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.add_typer(finetune_app, name="finetune")
