@@ -18,8 +18,14 @@ def sha256(data: bytes) -> str:
 
 
 def backup_path(path: Path) -> Path:
-    """Where the previous contents go before every write (one backup, beside the file)."""
-    return path.with_name(path.name + ".bak")
+    """FILE.bak, or FILE.bak.1, FILE.bak.2 … when earlier backups exist (the same convention as
+    `fasterpy optimize --write`: a backup is never overwritten)."""
+    candidate = path.with_name(path.name + ".bak")
+    n = 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.bak.{n}")
+    return candidate
 
 
 def atomic_write(path: Path, data: bytes) -> None:

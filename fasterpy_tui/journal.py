@@ -79,7 +79,7 @@ class UndoJournal:
         if on_disk != last.after_sha256:
             raise FasterPyError(
                 f"{self.source.name} changed on disk after the last accept — undo refused; "
-                f"the backup is {self.source.name}.bak"
+                f"the previous versions are in {self.source.name}.bak*"
             )
         document.reload()
         document.write(last.before.decode("utf-8"))

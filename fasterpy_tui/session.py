@@ -96,11 +96,11 @@ class Session:
         else:
             text = proposed
         before = self.document.data
-        self.document.write(text)
+        backup = self.document.write(text)
         self.journal.record(before, self.document.data, label)
         review.decision = "accepted"
         self.functions = list_functions(self.document.text)
-        return f"wrote {self.path.name} ({label}); backup {self.path.name}.bak"
+        return f"wrote {self.path.name} ({label}); backup {backup.name}"
 
     def reject(self) -> str:
         review = self.current

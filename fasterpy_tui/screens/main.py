@@ -169,8 +169,11 @@ class MainScreen(Screen):
         except Exception as exc:  # a bug in the pipeline: show it, keep the session alive
             self.post_message(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=False))
             return
-        if handle.cancel.is_set() or getattr(result, "status", "") == "cancelled":
+        status = getattr(result, "status", "")
+        if handle.cancel.is_set() or status == "cancelled":
             self.post_message(RunCancelled())
+        elif status == "error":
+            self.post_message(RunFailed(FasterPyError(result.error or "the run failed"), user_error=True))
         else:
             self.post_message(RunFinished(result, time.perf_counter() - handle.started))
 
@@ -268,6 +271,9 @@ class MainScreen(Screen):
             self.report("wait for the run to finish (or esc) before accepting", error=True)
             return
         review = self.session.current
+        if review is None or review.candidate is None:
+            self.report("no verified candidate to accept — select functions and run first (ctrl+r)", error=True)
+            return
         diff = self.query_one(DiffView)
         selected = set(diff.selected) if diff.hunks else None
         if selected is not None and len(selected) == len(diff.hunks):

@@ -39,7 +39,9 @@ class FilePickerScreen(Screen[Path]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(PythonTree).focus()
+        tree = self.query_one(PythonTree)
+        tree.root.set_label(f"{self.root.name or self.root}/")  # the short name: the same on every machine
+        tree.focus()
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
