@@ -8,7 +8,7 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 export HNSWLIB_NO_NATIVE := 1
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install install-all demo test test-heavy bench clean
+.PHONY: install install-all demo test test-heavy bench clean tmux
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ install-all: $(VENV)/.installed-all
 demo: install
 	$(VENV)/bin/fasterpy optimize data/examples/slow_stats.py -f pairwise_close -f running_means
 
-test: install-all
+# The fasterpy-tui end-to-end test drives the app in a real terminal under tmux.
+tmux:
+	@command -v tmux >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq tmux; } \
+		|| { echo "tmux is missing: install it (apt-get install tmux) for tests/tui/test_tui_tmux.py"; exit 1; }
+
+test: install-all tmux
 	$(PY) -m pytest
 
 test-heavy: install-all

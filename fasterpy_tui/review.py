@@ -74,7 +74,7 @@ class TargetReview:
     decision: str = "pending"  # pending | accepted | rejected
 
 
-def _suggestion(raw: Any) -> Suggestion:
+def as_suggestion(raw: Any) -> Suggestion:
     if isinstance(raw, Suggestion):
         return raw
     fields = Suggestion.__dataclass_fields__
@@ -97,7 +97,7 @@ def reviews_from_result(result: Any) -> list[TargetReview]:
             TargetReview(
                 target=tr.target,
                 targets=list(tr.targets) or [tr.target],
-                suggestions=[_suggestion(s) for s in tr.suggestions],
+                suggestions=[as_suggestion(s) for s in tr.suggestions],
                 attempts=attempts,
                 candidate=candidate,
                 reason=reason,

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
 
 from fasterpy_tui.messages import HunkToggled, RunCancelled, RunFailed, RunFinished, RunProgress
-from fasterpy_tui.review import reviews_from_result
+from fasterpy_tui.review import as_suggestion, reviews_from_result
 from fasterpy_tui.runner import RunHandle
 from fasterpy_tui.session import Session
 from fasterpy_tui.widgets.attempt_history import AttemptHistory
@@ -59,6 +59,7 @@ class MainScreen(Screen):
         self.handle: RunHandle | None = None
         self.last_result = None
         self.run_seconds: float | None = None
+        self.live_suggestions: dict[str, list] = {}
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self):
@@ -145,6 +146,7 @@ class MainScreen(Screen):
             self.report(f"{self.session.path.name} changed on disk — reload it (ctrl+l) before running", error=True)
             return
         self.handle = RunHandle(targets=targets)
+        self.live_suggestions = {}
         self.query_one(ProgressPanel).reset()
         self.query_one("#run-button", Button).disabled = True
         self.action_tab("progress")
@@ -178,7 +180,12 @@ class MainScreen(Screen):
             self.post_message(RunFinished(result, time.perf_counter() - handle.started))
 
     def on_run_progress(self, message: RunProgress) -> None:
-        self.query_one(ProgressPanel).add_event(message.event)
+        event = message.event
+        self.query_one(ProgressPanel).add_event(event)
+        if event.node == "retrieve" and event.data.get("suggestions") is not None:
+            # show suggestions as soon as they are retrieved, before the verify loop ends
+            self.live_suggestions[event.target or ""] = [as_suggestion(s) for s in event.data["suggestions"]]
+            self.query_one(SuggestionsTable).set_suggestions(self.live_suggestions)
 
     def _end_run(self) -> RunHandle | None:
         handle, self.handle = self.handle, None

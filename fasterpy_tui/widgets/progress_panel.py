@@ -13,15 +13,19 @@ KNOWN_NODES = ("preprocess", "retrieve", "generate", "verify", "decide", "done")
 
 
 def describe(event: ProgressEvent) -> str:
-    """`generate attempt 2/3`, `verify test 4/5`, … — the counter the issue asks to see."""
+    """`generate attempt 2/3`, `verify candidate 1/2`, … — where the loop is."""
     count = ""
     if event.step is not None and event.total is not None:
-        unit = {"generate": "attempt", "verify": "test"}.get(event.node, "step")
+        unit = {"generate": "attempt", "decide": "attempt", "verify": "candidate", "preprocess": "group"}.get(event.node, "step")
         count = f"{unit} {event.step}/{event.total} "
     elif event.step is not None:
         count = f"{event.step} "
     target = f"[{event.target}] " if event.target else ""
-    return f"{target}{count}{event.message}".strip()
+    tests = ""
+    passed, total = event.data.get("tests_passed"), event.data.get("tests_total")
+    if passed is not None and total:
+        tests = f" (tests {passed}/{total})"
+    return f"{target}{count}{event.message}{tests}".strip()
 
 
 class ProgressPanel(Vertical):
