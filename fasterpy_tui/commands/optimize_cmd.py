@@ -55,6 +55,18 @@ def _load_config(config_file: Optional[Path], start: Optional[Path], overrides: 
     return FasterPyConfig.load(config_file or start, overrides)
 
 
+def one_line(message: str) -> str:
+    """Errors are shown as one line: the first line, the last line of any traceback (the exception
+    itself) and the advice ("— …")."""
+    lines = [l.strip() for l in message.splitlines() if l.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else message
+    advice = lines[-1] if lines[-1].startswith("—") else ""
+    body = lines[:-1] if advice else lines
+    text = body[0] if len(body) == 1 else f"{body[0]} … {body[-1]}"
+    return f"{text} {advice}".strip()
+
+
 class _Interrupts:
     """First Ctrl-C asks the run to stop at the next node (checkpointed, resumable); a second one
     aborts at once."""
@@ -203,7 +215,7 @@ def optimize_command(
             result = api.optimize(file, function, cfg, on_event=on_event, cancel=cancel, tests_dir=tests,
                                   input_files=input_files)
     if result.status == "error":
-        raise FasterPyError(result.error)
+        raise FasterPyError(one_line(result.error))
     if result.status == "cancelled":
         err.print(f"interrupted — resume with: fasterpy optimize --resume {result.run_id}"
                   + (f" --state-db {state_db}" if state_db else ""))

@@ -9,6 +9,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
+KEY_NAMES = {"question_mark": "?", "escape": "esc", "space": "space"}
+
+
 def binding_rows(bindings) -> list[tuple[str, str]]:
     rows = []
     for b in bindings:
@@ -16,7 +19,7 @@ def binding_rows(bindings) -> list[tuple[str, str]]:
             key, desc = b.key, b.description
         else:
             key, _action, desc = b
-        keys = ", ".join(k.strip() for k in key.split(","))
+        keys = ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
         rows.append((keys, desc))
     return rows
 
@@ -45,6 +48,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys — escape closes"
             yield Static(help_table(self.sections), id="help-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()  # so up/down/pgup/pgdn scroll it
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -67,7 +67,7 @@ class MainScreen(Screen):
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield FunctionList(id="functions")
-                yield Button("Run ▶ (ctrl+r)", id="run-button", variant="primary")
+                yield Button("Run ▶ (ctrl+r)", id="run-button", variant="primary", compact=True)
             with TabbedContent(id="tabs", initial="code"):
                 with TabPane("Code", id="code"):
                     yield CodeView(id="code-view")

@@ -10,7 +10,7 @@ from kb.preprocess import FunctionInfo
 
 def function_label(info: FunctionInfo) -> str:
     prefix = "async " if info.is_async else ""
-    return f"{prefix}{info.qualname}  L{info.start_line}-{info.end_line}"
+    return f"{prefix}{info.qualname} L{info.start_line}-{info.end_line}"
 
 
 class FunctionList(SelectionList[str]):
@@ -19,7 +19,7 @@ class FunctionList(SelectionList[str]):
     BORDER_TITLE = "Functions"
 
     def __init__(self, functions: list[FunctionInfo] | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(compact=True, **kwargs)
         self.functions: dict[str, FunctionInfo] = {}
         if functions:
             self.set_functions(functions)
