@@ -107,6 +107,7 @@ def initial_state(
     input_files: Sequence[str | os.PathLike[str]] = (),
     exclude_problems: Sequence[str] = (),
     run_id: str | None = None,
+    key: str | None = None,
 ) -> PipelineState:
     """A checked starting state. Program mode (stdin/stdout tests) when `tests_dir` or `input_files`
     is given, else function mode (calls captured from a driver), which needs `targets`."""
@@ -139,6 +140,7 @@ def initial_state(
         tests_dir=str(tests_dir) if tests_dir is not None else None,
         input_files=[str(f) for f in input_files],
         exclude_problems=list(exclude_problems),
+        key=key,
         groups=groups,
         source=source,
         group=0,
@@ -186,6 +188,7 @@ def optimize_source(
     tests_dir: str | os.PathLike[str] | None = None,
     input_files: Sequence[str | os.PathLike[str]] = (),
     exclude_problems: Sequence[str] = (),
+    key: str | None = None,
     checkpoint: bool = False,
 ) -> OptimizeResult:
     """Like `optimize`, for code that is not in a file (batch rows): program mode only."""
@@ -194,7 +197,7 @@ def optimize_source(
     svc = services or Services()
     try:
         state = initial_state(label, targets, cfg, source=source, tests_dir=tests_dir, input_files=input_files,
-                              exclude_problems=exclude_problems)
+                              exclude_problems=exclude_problems, key=key)
     except FasterPyError as exc:
         return OptimizeResult(status="error", path=label, run_id="", mode="program", error=str(exc),
                               seconds=time.perf_counter() - start)

@@ -197,10 +197,10 @@ def make_nodes(svc: Services) -> dict[str, Callable[[PipelineState], dict[str, A
         suggestions = [Suggestion(**s) for s in state.get("suggestions") or []]
         feedback = list(state.get("feedback") or [])
         messages = build_messages(state["context"], suggestions, feedback)
-        svc.emit("generate", f"asking {cfg.generation.backend} for {cfg.candidates} candidate(s)", label,
+        svc.emit("generate", f"asking {cfg.generation.backend or 'the default backend'} for {cfg.candidates} candidate(s)", label,
                  attempt, cfg.attempts, messages=messages)
         request = GenerationRequest(messages=messages, code=state["context"], suggestions=suggestions,
-                                    n=cfg.candidates, feedback=feedback)
+                                    n=cfg.candidates, feedback=feedback, key=state.get("key"))
         replies = svc.backend(cfg).generate(request)
         candidates = [extract_code(r) for r in replies][: max(cfg.candidates, 1)]
         svc.emit("generate", f"{sum(c is not None for c in candidates)} of {len(candidates)} replies hold code",

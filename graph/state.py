@@ -16,6 +16,7 @@ class PipelineState(TypedDict, total=False):
     tests_dir: str | None  # PIE layout: input.N.txt / output.N.txt
     input_files: list[str]  # stdin files (program mode, no expected outputs)
     exclude_problems: list[str]  # never retrieve these problems (batch: the row's own)
+    key: str | None  # identifies the task to backends that need it (replay: the problem id)
     groups: list[list[str]]  # target groups: one with every target ("together") or one per target ("each"); [[]] = whole program
 
     # -- progress over groups --
