@@ -179,6 +179,11 @@ class Recorder:
 
     # -- installing wrappers -------------------------------------------------------------------
     def install(self):
+        """Catch the target file when it is imported (tracing only while it executes)."""
+        sys.meta_path.insert(0, _TargetFinder(self))
+
+    def trace_now(self):
+        """For a driver that runs the target file itself as __main__."""
         sys.settrace(self._global_trace)
 
     def _global_trace(self, frame, event, arg):
@@ -306,6 +311,36 @@ class Recorder:
         os.replace(tmp, out_path)
 
 
+class _TargetFinder:
+    """Meta-path finder that lets the normal path finder locate modules and, for the target file,
+    wraps its loader so the recorder's trace runs only while that module's body executes."""
+
+    def __init__(self, rec):
+        self.rec = rec
+
+    def find_spec(self, name, path=None, target=None):
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or not spec.origin or not _same_file(spec.origin, self.rec.path) or spec.loader is None:
+            return None
+        rec = self.rec
+        real_exec = spec.loader.exec_module
+
+        def exec_module(module):
+            old = sys.gettrace()
+            sys.settrace(rec._global_trace)
+            try:
+                real_exec(module)
+            finally:
+                sys.settrace(old)
+            rec.module_names.add(module.__name__)
+            rec._wrap_in(module.__dict__)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 def spread_by_size(records, limit):
     """At most `limit` records spread evenly over argument sizes (smallest and largest kept), in
     their original call order."""
@@ -335,7 +370,7 @@ def _same_file(a, b):
 # running a driver (driver side)
 
 
-def _run_driver(spec):
+def _run_driver(spec, rec):
     """Runs the driver in this process. Returns an error description or None."""
     path = spec["path"]
     driver = spec.get("driver")
@@ -344,6 +379,7 @@ def _run_driver(spec):
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
         import runpy
 
+        rec.trace_now()
         runpy.run_path(path, run_name="__main__")
         return None
     argv = shlex.split(driver)
@@ -359,12 +395,19 @@ def _run_driver(spec):
                 return "the driver `python -m` names no module"
             sys.argv = [argv[1]] + argv[2:]
             sys.path.insert(0, os.getcwd())
+            import importlib.util
+
+            spec = importlib.util.find_spec(argv[1])
+            if spec is not None and spec.origin and _same_file(spec.origin, rec.path):
+                rec.trace_now()  # the target module itself is the script
             runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
             return None
         if not argv:
             return "the driver names no script"
         sys.argv = argv
         sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
+        if _same_file(argv[0], rec.path):
+            rec.trace_now()
         runpy.run_path(argv[0], run_name="__main__")
         return None
     if exe in ("pytest", "py.test"):
@@ -392,7 +435,7 @@ def main(spec_path):
     rec.install()
     error = None
     try:
-        error = _run_driver(spec)
+        error = _run_driver(spec, rec)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = f"the driver exited with status {exc.code}"

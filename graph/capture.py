@@ -169,6 +169,7 @@ def capture_calls(
             json.dump({"path": path, "targets": targets, "driver": driver, "max_calls": max_calls, "out": out_path}, fh)
         env = dict(os.environ)
         env["PYTHONHASHSEED"] = "0"  # set iteration order must not differ between record and replay
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the user's tree
         env.pop("PYTHONSTARTUP", None)
         try:
             proc = subprocess.run(

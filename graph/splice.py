@@ -85,13 +85,43 @@ def _string_continuation_lines(text: str) -> set[int]:
     return inside
 
 
-def _reindent(lines: list[str], old: str, new: str, newline: str, skip: set[int], first_line: int) -> list[str]:
+def _indent_unit(lines: list[str]) -> str:
+    """The file's indentation step: a tab, or the smallest indent increase after a line ending in
+    ':' (aligned continuation lines do not count); 4 spaces when unclear."""
+    best = 0
+    prev: str | None = None
+    for line in lines:
+        body = line.rstrip("\r\n")
+        if not body.strip() or body.lstrip().startswith("#"):
+            continue
+        ws = _leading_ws(body)
+        if prev is not None and prev.rstrip().endswith(":"):
+            if ws.startswith("\t"):
+                return "\t"
+            grow = len(ws) - len(_leading_ws(prev))
+            if grow > 0 and (best == 0 or grow < best):
+                best = grow
+        prev = body
+    return " " * best if best >= 1 else "    "
+
+
+def _reindent(lines: list[str], old: str, new: str, newline: str, skip: set[int], first_line: int,
+              old_unit: str = "    ", new_unit: str = "    ") -> list[str]:
+    """Move lines from base indent `old` to `new`, converting each whole indent step from the
+    candidate's unit to the file's (tabs stay tabs); lines inside multi-line strings are left alone."""
     out = []
     for offset, line in enumerate(lines):
         body = line.rstrip("\r\n")
-        if old != new and (first_line + offset) not in skip and body.strip():
-            if body.startswith(old):
-                body = new + body[len(old):]
+        if (first_line + offset) not in skip and body.strip() and body.startswith(old):
+            rest = body[len(old):]
+            ws = _leading_ws(rest)
+            if old_unit != new_unit:
+                levels = 0
+                while ws.startswith(old_unit):
+                    ws = ws[len(old_unit):]
+                    levels += 1
+                ws = new_unit * levels + ws
+            body = new + ws + rest.lstrip(" \t")
         out.append(body + newline)
     return out
 
@@ -192,6 +222,8 @@ def splice_functions(original_source: str, candidate_source: str, targets: list[
     orig_lines = _lines(orig_text)
     cand_lines = _lines(cand_text)
     cand_skip = _string_continuation_lines(cand_text)
+    orig_unit = _indent_unit(orig_lines)
+    cand_unit = _indent_unit(cand_lines)
 
     replacements: list[tuple[int, int, list[str]]] = []
     spliced_nodes: list[ast.AST] = []
@@ -212,7 +244,8 @@ def splice_functions(original_source: str, candidate_source: str, targets: list[
         c_start, c_end = _span(c_node)
         o_indent = _leading_ws(orig_lines[o_start - 1])
         c_indent = _leading_ws(cand_lines[c_start - 1])
-        new_lines = _reindent(cand_lines[c_start - 1 : c_end], c_indent, o_indent, newline, cand_skip, c_start)
+        new_lines = _reindent(cand_lines[c_start - 1 : c_end], c_indent, o_indent, newline, cand_skip, c_start,
+                              cand_unit, orig_unit)
         # Keep whatever ended the original's last line (the file may end without a newline).
         last = orig_lines[o_end - 1]
         ending = last[len(last.rstrip("\r\n")):]
@@ -249,7 +282,7 @@ def splice_functions(original_source: str, candidate_source: str, targets: list[
         text: list[str] = []
         for stmt in helpers:
             s, e = _span(stmt)
-            text += _reindent(cand_lines[s - 1 : e], "", "", newline, cand_skip, s)
+            text += _reindent(cand_lines[s - 1 : e], "", "", newline, cand_skip, s, cand_unit, orig_unit)
             text += [newline, newline] if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else []
         if not any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for s in helpers[-1:]):
             text += [newline, newline]

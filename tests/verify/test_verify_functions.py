@@ -1,0 +1,208 @@
+"""verify_functions: captured calls replayed on the spliced candidate in the real sandbox."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from graph.capture import capture_calls
+from graph.verify import VerifyConfig, verify_functions
+
+MODULE = '''\
+import random
+
+
+def dedupe(xs):
+    """Distinct items in first-seen order."""
+    out = []
+    for x in xs:
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def normalize(v):
+    """Scale v in place so it sums to 1."""
+    s = sum(v)
+    for i in range(len(v)):
+        v[i] = v[i] / s
+
+
+def safe_ratio(a, b):
+    return a / b
+
+
+def report(xs):
+    for x in xs[:3]:
+        print("item", x)
+    return len(xs)
+
+
+def jitter(x):
+    return x + random.random()
+
+
+if __name__ == "__main__":
+    rng = random.Random(0)
+    for n in (10, 300, 1500):
+        data = [rng.randrange(n) for _ in range(n)]
+        dedupe(data)
+        normalize([float(x + 1) for x in data])
+        report(data)
+        jitter(n)
+    safe_ratio(3, 4)
+    try:
+        safe_ratio(1, 0)
+    except ZeroDivisionError:
+        pass
+'''
+
+FAST = VerifyConfig(repeats=4, max_repeats=8, timeout_s=5)
+
+
+@pytest.fixture(scope="module")
+def module(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("fmode") / "lib.py"
+    path.write_text(MODULE)
+    return path, MODULE
+
+
+@pytest.fixture(scope="module")
+def captured(module):
+    path, _ = module
+    return capture_calls(path, ["dedupe", "normalize", "safe_ratio", "report", "jitter"])
+
+
+def verify(module, captured, candidate: str, targets: list[str], config: VerifyConfig = FAST):
+    path, source = module
+    sub = type(captured)(path=captured.path, targets=targets,
+                         calls={t: captured.calls[t] for t in targets}, seen=captured.seen)
+    return verify_functions(path, source, textwrap.dedent(candidate), targets, sub, config)
+
+
+def test_correct_faster_candidate_is_accepted_and_spliced(module, captured):
+    v = verify(module, captured, """
+        def dedupe(xs):
+            return list(dict.fromkeys(xs))
+    """, ["dedupe"])
+    assert v.status == "accepted", v.feedback
+    assert v.speedup > 1.1 and v.ci_low >= 1.1 and v.ci_low <= v.speedup <= v.ci_high
+    assert v.tests_passed == v.tests_total == 3
+    assert v.runtime_before > v.runtime_after > 0
+    spliced = v.details["spliced_source"]
+    assert "return list(dict.fromkeys(xs))" in spliced and "def normalize(v):" in spliced
+
+
+def test_unchanged_code_is_not_accepted_as_faster(module, captured):
+    v = verify(module, captured, MODULE, ["dedupe"])
+    assert v.status == "slower"
+    assert "correct but not faster" in v.feedback and "CI" in v.feedback
+
+
+def test_wrong_result_is_rejected_with_expected_and_got(module, captured):
+    v = verify(module, captured, """
+        def dedupe(xs):
+            return sorted(set(xs))
+    """, ["dedupe"])
+    assert v.status == "wrong_output"
+    assert "expected:" in v.feedback and "got:" in v.feedback and "first difference at [" in v.feedback
+
+
+def test_exception_is_rejected_with_traceback_tail(module, captured):
+    v = verify(module, captured, """
+        def dedupe(xs):
+            seen = {}
+            return [seen[x] for x in xs]
+    """, ["dedupe"])
+    assert v.status == "exception"
+    assert "KeyError" in v.feedback and "seen[x]" in v.feedback  # the candidate's own line is quoted
+
+
+def test_different_exception_type_is_rejected(module, captured):
+    v = verify(module, captured, """
+        def safe_ratio(a, b):
+            if b == 0:
+                raise ValueError("b is zero")
+            return a / b
+    """, ["safe_ratio"])
+    assert v.status == "exception" and "ValueError" in v.feedback and "raises ZeroDivisionError" in v.feedback
+
+
+def test_missing_mutation_is_rejected(module, captured):
+    v = verify(module, captured, """
+        def normalize(v):
+            s = sum(v)
+            scaled = [x / s for x in v]  # computed, but v is never updated
+    """, ["normalize"])
+    assert v.status == "wrong_output"
+    assert "changes its arguments in place" in v.feedback
+
+
+def test_extra_mutation_is_rejected(module, captured):
+    v = verify(module, captured, """
+        def dedupe(xs):
+            out = list(dict.fromkeys(xs))
+            xs.clear()
+            return out
+    """, ["dedupe"])
+    assert v.status == "wrong_output"
+    assert "leaves its arguments unchanged" in v.feedback
+
+
+def test_stdout_difference_is_rejected(module, captured):
+    v = verify(module, captured, """
+        def report(xs):
+            return len(xs)
+    """, ["report"])
+    assert v.status == "wrong_output" and "prints different output" in v.feedback and "-item" in v.feedback
+
+
+def test_timeout_is_rejected(module, captured):
+    v = verify(module, captured, """
+        def dedupe(xs):
+            while True:
+                pass
+    """, ["dedupe"], VerifyConfig(repeats=2, max_repeats=2, timeout_s=2))
+    assert v.status == "timeout" and "timed out" in v.feedback
+
+
+def test_no_code_missing_function_and_syntax_error(module, captured):
+    assert verify(module, captured, "   ", ["dedupe"]).status == "no_code"
+    v = verify(module, captured, "def other():\n    return 1\n", ["dedupe"])
+    assert v.status == "no_code" and "dedupe" in v.feedback
+    v = verify(module, captured, "def dedupe(xs:\n    return xs\n", ["dedupe"])
+    assert v.status == "exception" and "SyntaxError" in v.feedback
+
+
+def test_nondeterministic_target_cannot_be_verified(module, captured):
+    v = verify(module, captured, """
+        def jitter(x):
+            return x + random.random()
+    """, ["jitter"])
+    assert v.status == "error" and "different result each time" in v.feedback
+
+
+def test_method_target_with_driver_script_and_user_classes(tmp_path: Path):
+    import shutil
+
+    inv = tmp_path / "inventory"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data" / "examples" / "inventory", inv)
+    cap = capture_calls(inv / "inventory.py", ["Inventory.restock_list"], driver="python bench.py", cwd=inv)
+    source = (inv / "inventory.py").read_text()
+    candidate = textwrap.dedent("""
+        class Inventory:
+            def restock_list(self, orders):
+                remaining = {item.sku: item.qty for item in self.items}
+                for sku, qty in orders:
+                    if sku not in remaining:
+                        raise KeyError(sku)
+                    remaining[sku] -= qty
+                return sorted({item.sku for item in self.items if remaining[item.sku] < item.minimum})
+    """)
+    v = verify_functions(inv / "inventory.py", source, candidate, ["Inventory.restock_list"], cap, FAST)
+    assert v.status == "accepted", v.feedback
+    bad = candidate.replace("remaining[sku] -= qty", "remaining[sku] -= qty\n            self.items[0].qty = -1")
+    v = verify_functions(inv / "inventory.py", source, bad, ["Inventory.restock_list"], cap, FAST)
+    assert v.status == "wrong_output" and "positional argument [0]" in v.feedback
