@@ -1,0 +1,131 @@
+"""Load a causal LM for generation or fine-tuning: a local directory, a hub id (when reachable) or
+a GGUF file, optionally with a peft LoRA adapter. Shared by the transformers backend and finetune.
+
+transformers dequantizes a GGUF on load, which is slow (about a minute for 0.5B on CPU), so the first
+load converts it once to safetensors under `cache_dir()/converted/` and later loads read that."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graph.backends.models import ensure_model, known_model
+from harness.errors import FasterPyError
+from kb.paths import cache_dir
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    if device:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise FasterPyError(f"device {device!r} requested but CUDA is not available — use --device cpu")
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _dtype_for(device: str) -> Any:
+    import torch
+
+    # bf16 halves memory and is native on recent GPUs; CPU matmuls are faster and exact in fp32.
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def converted_dir(gguf: Path) -> Path:
+    """Where a GGUF's safetensors conversion lives: keyed by name, size and mtime of the file."""
+    st = gguf.stat()
+    tag = hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    return cache_dir() / "converted" / f"{gguf.stem}-{tag}"
+
+
+def convert_gguf(gguf: Path) -> Path:
+    """Dequantize a GGUF once into a safetensors model directory (atomic) and return it."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = converted_dir(gguf)
+    if (out / "config.json").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        try:
+            tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+        except (ValueError, OSError, KeyError) as exc:
+            raise FasterPyError(
+                f"transformers cannot read GGUF {gguf.name}: {str(exc).splitlines()[0][:200]} — use "
+                "--backend llamacpp for this file"
+            ) from exc
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process converted it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def resolve_model_dir(model: str | os.PathLike[str]) -> str:
+    """A loadable directory or hub id for `model` (a known name, a GGUF file, a dir, or a hub id)."""
+    text = str(model)
+    if known_model(text) is not None:
+        return str(convert_gguf(ensure_model(text)))
+    path = Path(text).expanduser()
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise FasterPyError(f"{text} is a file but not a GGUF model — pass a model directory or a .gguf file")
+        return str(convert_gguf(path))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FasterPyError(f"{text} has no config.json — pass a transformers model directory")
+        return str(path)
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise FasterPyError(f"model path {text} does not exist — check the path")
+    return text  # a hub id; from_pretrained reports whether it is reachable
+
+
+def load_causal_lm(
+    model: str | os.PathLike[str],
+    adapter: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    dtype: Any = None,
+) -> tuple[Any, Any]:
+    """(model, tokenizer) ready for `generate`, in eval mode, on `device` (CUDA when present)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = resolve_model_dir(model)
+    dev = pick_device(device)
+    try:
+        tok = AutoTokenizer.from_pretrained(source)
+        lm = AutoModelForCausalLM.from_pretrained(source, dtype=dtype or _dtype_for(dev))
+    except OSError as exc:
+        raise FasterPyError(
+            f"cannot load model {source!r}: {str(exc).splitlines()[0][:200]} — the model hub is probably "
+            "unreachable; pass a local directory, a GGUF file, or a packaged name (see `fasterpy models`)"
+        ) from exc
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if adapter is not None:
+        lm = attach_adapter(lm, adapter)
+    lm.to(dev)
+    lm.eval()
+    return lm, tok
+
+
+def attach_adapter(lm: Any, adapter: str | os.PathLike[str]) -> Any:
+    from peft import PeftModel
+
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise FasterPyError(
+            f"no LoRA adapter at {adapter} (adapter_config.json missing) — pass the directory "
+            "`fasterpy finetune` wrote"
+        )
+    return PeftModel.from_pretrained(lm, str(path))
