@@ -302,6 +302,28 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+_SCRATCH = ""
+
+
+def _fresh_scratch() -> str:
+    """The worker's one scratch directory, emptied before each run (cheaper than mkdtemp + rmtree,
+    and every run still starts in an empty private directory)."""
+    global _SCRATCH
+    if not _SCRATCH or not os.path.isdir(_SCRATCH):
+        _SCRATCH = tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=SCRATCH_ROOT)
+    try:
+        leftovers = os.listdir(_SCRATCH)
+    except OSError:
+        leftovers = []
+    if leftovers:
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
+        if os.path.exists(_SCRATCH):  # something we could not delete: use a new directory
+            _SCRATCH = ""
+            return _fresh_scratch()
+        os.mkdir(_SCRATCH, 0o700)
+    return _SCRATCH
+
+
 def _memfd(name: str, data: bytes = b"") -> int:
     fd = os.memfd_create(name, os.MFD_CLOEXEC)
     if data:
@@ -319,7 +341,7 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
     out_fd = _memfd("stdout")
     err_fd = _memfd("stderr")
     r, w = os.pipe()
-    scratch = tempfile.mkdtemp(prefix="run-", dir=SCRATCH_ROOT)
+    scratch = _fresh_scratch()
     pid = os.fork()
     if pid == 0:  # ---- child
         try:
@@ -387,7 +409,6 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
     stderr_tail = os.pread(err_fd, min(err_size, keep), max(0, err_size - keep)).decode("utf-8", "replace")
     for fd in (in_fd, out_fd, err_fd):
         os.close(fd)
-    shutil.rmtree(scratch, ignore_errors=True)
 
     frames = parse_frames(bytes(buf))
     headers = [f for f in frames if isinstance(f, dict)]

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
                                            on_progress=lambda done, total: bar.update(task, completed=done, total=total))
             elif progress:
                 def plain(done: int, total: int) -> None:
-                    if total and (done == total or done % max(1, total // 10) == 0):
+                    if total and (done == total or done % max(1, total // 4) == 0):
                         print(f"evaluating: {done}/{total} programs", file=sys.stderr)
 
                 report = evaluate_rows(rows, tests, options, pool, on_progress=plain)

@@ -1,0 +1,174 @@
+"""Harness throughput, timing bias and run-to-run spread, against a PIE-style baseline, in one run.
+
+    .venv/bin/python benchmarks/harness_speed.py [--pie-dev DIR] [--programs 40] [--runs 4] [--workers 2]
+
+* Throughput: the same pie-dev programs on the same public tests, `runs` runs per test, with our
+  warm pool (fork per run, timed inside) and with the PIE-style baseline: a new interpreter
+  subprocess per run (`sys.executable prog.py < input`, the same interpreter and site-packages),
+  timed from outside, as the original PIE harness does. Both use the same number of parallel
+  workers. Prints total wall time of each and the ratio.
+* Bias: the reported runtime of a program that does nothing (`pass`), which should be 0.
+* Spread: for programs whose runtime is above 1 ms, `repeats` independent measurements (Eq. 2:
+  4 runs, first dropped) per program; the median over programs of the median relative deviation
+  from each program's median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from harness.correctness import is_correct  # noqa: E402
+from harness.evaluate import load_tests  # noqa: E402
+from harness.limits import Limits  # noqa: E402
+from harness.pool import WorkerPool, machine_workers  # noqa: E402
+from harness.program import run_program, submit_program  # noqa: E402
+
+
+def pick_programs(pie_dev: Path, n: int) -> list[tuple[str, str, list]]:
+    rows = [json.loads(line) for line in (pie_dev / "dev_pairs.jsonl").open()]
+    out = []
+    seen = set()
+    for row in rows:
+        if not row["tier"].startswith("B"):  # tier A is 2to3 code that mostly fails on Python 3
+            continue
+        key = (row["problem_id"], row["slow_code"])
+        if key in seen:
+            continue
+        tests = load_tests(pie_dev / "public_test_cases", row["problem_id"])
+        if not tests:
+            continue
+        seen.add(key)
+        out.append((row["problem_id"], row["slow_code"], tests))
+        if len(out) >= n:
+            break
+    return out
+
+
+def baseline_run(path: str, stdin: str, timeout: float) -> tuple[str, float | None, bool]:
+    """One PIE-style run: a fresh interpreter, timed from outside."""
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, path], input=stdin.encode(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "", None, False
+    elapsed = time.perf_counter() - t0
+    return proc.stdout.decode(errors="replace"), elapsed, proc.returncode == 0
+
+
+def baseline_program(code: str, tests: list, runs: int, drop: int, timeout: float, tmp: Path) -> tuple[bool, float | None]:
+    path = tempfile.NamedTemporaryFile("w", suffix=".py", dir=tmp, delete=False)
+    path.write(code)
+    path.close()
+    means = []
+    correct = True
+    for t in tests:
+        times = []
+        for k in range(runs):
+            out, elapsed, ok = baseline_run(path.name, t.input, timeout)
+            if not ok or elapsed is None:
+                return False, None
+            if k == 0 and not is_correct(t.output, out):
+                correct = False
+            times.append(elapsed)
+        means.append(statistics.fmean(times[drop:]))
+    return correct, statistics.fmean(means)
+
+
+def relative_spread(values: list[float]) -> float:
+    med = statistics.median(values)
+    return statistics.median(abs(v - med) / med for v in values)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pie-dev", type=Path, default=ROOT.parent / "shared" / "data" / "pie-dev")
+    ap.add_argument("--programs", type=int, default=40)
+    ap.add_argument("--runs", type=int, default=4)
+    ap.add_argument("--drop", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=machine_workers())
+    ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--spread-programs", type=int, default=10)
+    ap.add_argument("--bias-runs", type=int, default=40)
+    args = ap.parse_args()
+    console = Console()
+    programs = pick_programs(args.pie_dev, args.programs)
+    n_runs = sum(len(t) for _, _, t in programs) * args.runs
+    console.print(f"{len(programs)} pie-dev programs, {n_runs} runs each way, {args.workers} workers")
+    limits = Limits(timeout_s=args.timeout)
+
+    with WorkerPool(workers=args.workers, limits=limits) as pool:
+        run_program("pass", [""], runs=2, drop=1, pool=pool)  # workers are warm before the clock starts
+        t0 = time.perf_counter()
+        futures = [submit_program(code, [t.input for t in tests], runs=args.runs, drop=args.drop, pool=pool)
+                   for _, code, tests in programs]
+        results = [f.result() for f in futures]
+        ours_wall = time.perf_counter() - t0
+        ours_correct = [r.ok and all(is_correct(t.output, o) for t, o in zip(tests, r.stdouts))
+                        for r, (_, _, tests) in zip(results, programs)]
+
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.workers) as ex:
+            t0 = time.perf_counter()
+            base = list(ex.map(lambda p: baseline_program(p[1], p[2], args.runs, args.drop, args.timeout, Path(tmp)),
+                               programs))
+            base_wall = time.perf_counter() - t0
+        agree = sum(a == b[0] for a, b in zip(ours_correct, base)) / len(programs)
+
+        # Bias: a program that does nothing.
+        nothing = run_program("pass", [""], runs=args.bias_runs, drop=args.drop, pool=pool)
+        ours_bias = statistics.fmean(nothing.tests[0].runtimes[args.drop:])
+        with tempfile.TemporaryDirectory() as tmp:
+            _, base_bias = baseline_program("pass\n", [type("T", (), {"input": "", "output": ""})()],
+                                            min(args.bias_runs, 10), args.drop, args.timeout, Path(tmp))
+
+        # Spread: repeat whole Eq. 2 measurements of the programs above 1 ms, one at a time.
+        slow = [(p, r.runtime) for p, r, ok in zip(programs, results, ours_correct) if ok and r.runtime and r.runtime > 1e-3]
+        slow = slow[: args.spread_programs]
+        ours_spreads = []
+        for (_, code, tests), _ in slow:
+            values = [run_program(code, [t.input for t in tests], runs=args.runs, drop=args.drop, pool=pool).runtime
+                      for _ in range(args.repeats)]
+            if None not in values:
+                ours_spreads.append(relative_spread(values))
+        base_spreads = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for (_, code, tests), _ in slow:
+                values = [baseline_program(code, tests, args.runs, args.drop, args.timeout, Path(tmp))[1]
+                          for _ in range(args.repeats)]
+                if None not in values:
+                    base_spreads.append(relative_spread(values))
+
+    table = Table(title="Harness vs PIE-style subprocess baseline")
+    table.add_column("measure")
+    table.add_column("FasterPy harness", justify="right")
+    table.add_column("PIE-style baseline", justify="right")
+    table.add_column("target", justify="right")
+    table.add_row("total wall time", f"{ours_wall:.2f} s", f"{base_wall:.2f} s", "")
+    table.add_row("throughput ratio", f"{base_wall / ours_wall:.1f}×", "1.0×", "≥ 10×")
+    table.add_row("runs per second", f"{n_runs / ours_wall:.0f}", f"{n_runs / base_wall:.0f}", "")
+    table.add_row("bias on `pass` (reported − 0)", f"{ours_bias * 1e3:.4f} ms",
+                  f"{base_bias * 1e3:.2f} ms" if base_bias else "—", "≤ 0.1 ms")
+    table.add_row(f"spread, median rel. dev. ({len(ours_spreads)} progs > 1 ms, {args.repeats} repeats)",
+                  f"{statistics.median(ours_spreads) * 100:.2f}%" if ours_spreads else "—",
+                  f"{statistics.median(base_spreads) * 100:.2f}%" if base_spreads else "—", "≤ 5%")
+    table.add_row("programs correct (agreement)", f"{sum(ours_correct)}/{len(programs)}",
+                  f"{sum(b[0] for b in base)}/{len(programs)}", f"agree {agree * 100:.0f}%")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
