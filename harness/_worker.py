@@ -249,6 +249,65 @@ def install_seccomp() -> bool:
     return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
 
 
+_libc.syscall.restype = ctypes.c_long
+_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+
+
+def landlock_abi() -> int:
+    """Landlock ABI version of this kernel (0 when unavailable)."""
+    version = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return max(0, int(version))
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_ruleset(writable_dir: str, abi: int) -> int:
+    """A ruleset fd that allows writing only inside `writable_dir` (and to /dev/null); reading stays
+    allowed everywhere. With ABI >= 4 it also denies TCP bind/connect, with ABI >= 6 signals to
+    processes outside the sandbox. Returns -1 when it cannot be built."""
+    if abi < 1:
+        return -1
+    file_rights = 1 << 1  # WRITE_FILE
+    dir_rights = file_rights | sum(1 << b for b in range(4, 13))  # REMOVE_*, MAKE_*
+    if abi >= 2:
+        dir_rights |= 1 << 13  # REFER
+    if abi >= 3:
+        file_rights |= 1 << 14  # TRUNCATE
+        dir_rights |= 1 << 14
+    attr = _RulesetAttr(dir_rights, 0b11 if abi >= 4 else 0, 0b11 if abi >= 6 else 0)
+    size = 8 if abi < 4 else (16 if abi < 6 else 24)
+    ruleset = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return -1
+    for path, rights in ((writable_dir, dir_rights), (os.devnull, file_rights)):
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        rule = _PathBeneath(rights, fd)
+        ok = _libc.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0))
+        os.close(fd)
+        if ok != 0:
+            os.close(ruleset)
+            return -1
+    os.set_inheritable(ruleset, False)
+    return int(ruleset)
+
+
+def landlock_restrict(ruleset: int) -> bool:
+    PR_SET_NO_NEW_PRIVS = 38
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return _libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+
+
 # ----------------------------------------------------------------------------- one forked run
 def _exc_info(exc: BaseException, filename: str, tail_lines: int = 20) -> dict:
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
@@ -269,6 +328,8 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
     os.dup2(err_fd, 2)
     if report_fd != CHILD_REPORT_FD:
         os.dup2(report_fd, CHILD_REPORT_FD)
+    if _RULESET >= 0 and not landlock_restrict(_RULESET):
+        raise RuntimeError("landlock_restrict_self failed")
     os.closerange(CHILD_REPORT_FD + 1, 1 << 16)
     os.chdir(scratch)
     os.environ.clear()
@@ -303,24 +364,39 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
 
 
 _SCRATCH = ""
+_RULESET = -1
 
 
 def _fresh_scratch() -> str:
     """The worker's one scratch directory, emptied before each run (cheaper than mkdtemp + rmtree,
     and every run still starts in an empty private directory)."""
-    global _SCRATCH
+    global _SCRATCH, _RULESET
     if not _SCRATCH or not os.path.isdir(_SCRATCH):
         _SCRATCH = tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=SCRATCH_ROOT)
+        if _RULESET >= 0:
+            os.close(_RULESET)
+            _RULESET = -1
+        if FEATURES.get("landlock"):
+            _RULESET = landlock_ruleset(_SCRATCH, int(FEATURES["landlock"]))
     try:
         leftovers = os.listdir(_SCRATCH)
     except OSError:
         leftovers = []
     if leftovers:
-        shutil.rmtree(_SCRATCH, ignore_errors=True)
-        if os.path.exists(_SCRATCH):  # something we could not delete: use a new directory
+        # Empty it in place: the Landlock rule is bound to this directory's inode.
+        for name in leftovers:
+            path = os.path.join(_SCRATCH, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        os.chmod(_SCRATCH, 0o700)
+        if os.listdir(_SCRATCH):  # something we could not delete: start over in a new directory
             _SCRATCH = ""
             return _fresh_scratch()
-        os.mkdir(_SCRATCH, 0o700)
     return _SCRATCH
 
 
@@ -668,6 +744,7 @@ def main() -> None:
     FEATURES["network_isolated"] = False if allow_network else unshare_network()
     FEATURES["seccomp"] = _probe_seccomp()
     FEATURES["nproc_limit"] = os.getuid() != 0
+    FEATURES["landlock"] = _probe_landlock()
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -700,6 +777,37 @@ def main() -> None:
         except BaseException:
             resp = {"error": traceback.format_exc()}
         ctl_send(ctl_out, resp)
+
+
+def _probe_landlock() -> int:
+    """The Landlock ABI when a throwaway child, restricted to a temp dir, can write there and
+    nowhere else; 0 otherwise."""
+    abi = landlock_abi()
+    if abi < 1:
+        return 0
+    inside = tempfile.mkdtemp(prefix="probe-", dir=SCRATCH_ROOT)
+    outside = tempfile.mkdtemp(prefix="probe-out-", dir=SCRATCH_ROOT)
+    ruleset = landlock_ruleset(inside, abi)
+    if ruleset < 0:
+        return 0
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if not landlock_restrict(ruleset):
+                os._exit(2)
+            open(os.path.join(inside, "ok"), "w").close()
+            try:
+                open(os.path.join(outside, "no"), "w").close()
+                os._exit(3)
+            except PermissionError:
+                os._exit(0)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    os.close(ruleset)
+    shutil.rmtree(inside, ignore_errors=True)
+    shutil.rmtree(outside, ignore_errors=True)
+    return abi if os.waitstatus_to_exitcode(status) == 0 else 0
 
 
 def _probe_seccomp() -> bool:

@@ -162,6 +162,19 @@ def test_written_files_go_to_scratch_and_vanish(pool, tmp_path, monkeypatch):
     assert_pool_healthy(pool)
 
 
+def test_writes_outside_the_scratch_directory_are_refused(pool, tmp_path):
+    if not pool.features.get("landlock"):
+        pytest.skip("no Landlock on this kernel: writes outside scratch are not blocked (see README)")
+    target = tmp_path / "escaped.txt"
+    res = run1(pool, f"open({str(target)!r}, 'w').write('x')\n")
+    assert res.status == "exception"
+    assert res.tests[0].exception["type"] == "PermissionError"
+    assert not target.exists()
+    res = run1(pool, "import tempfile\nwith tempfile.NamedTemporaryFile() as f:\n    f.write(b'ok')\nprint('tmp ok')\n")
+    assert res.stdouts == ["tmp ok\n"]  # TMPDIR points into the scratch directory
+    assert_pool_healthy(pool)
+
+
 def test_monkeypatches_do_not_leak_into_the_next_program(pool):
     evil = (
         "import builtins, math, sys, os, collections\n"
