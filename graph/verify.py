@@ -129,8 +129,12 @@ def output_diff(expected: str, got: str, context: int = 2, max_lines: int = 20) 
 
 
 def _syntax_problem(code: str, what: str = "candidate") -> str | None:
+    import warnings
+
     try:
-        compile(code, "<candidate>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "invalid decimal literal" in PIE code: not ours to report
+            compile(code, "<candidate>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = (exc.text or "").rstrip()
         return f"The {what} does not compile: SyntaxError: {exc.msg} at line {exc.lineno}" + (f":\n    {line}" if line else "")

@@ -1,8 +1,8 @@
 """Small statistics helpers for sensor readings — written for clarity, not speed.
 
 FasterPy's demo file: `fasterpy optimize data/examples/slow_stats.py -f pairwise_close -f running_means`.
-Several functions here are slow in ways a rewrite can fix (list membership inside a loop, repeated
-sums over slices, string concatenation in a loop, sorting to find a minimum). Running the file is the
+Several functions here are slow in ways a rewrite can fix (membership tests on a list inside a loop,
+repeated sums over slices, string concatenation in a loop, sorting to find a minimum). Running the file is the
 driver FasterPy records inputs from.
 """
 
@@ -22,13 +22,15 @@ class Reading:
 
 
 def pairwise_close(values, tolerance):
-    """Distinct values that have another value within `tolerance`, in first-seen order."""
+    """Distinct values that have a different value within `tolerance`, in first-seen order.
+
+    Readings carry two decimals, so they are compared in whole cents."""
+    cents = [round(v * 100) for v in values]
+    steps = round(tolerance * 100)
     close = []
-    for i in range(len(values)):
-        for j in range(len(values)):
-            if i != j and abs(values[i] - values[j]) <= tolerance:
-                if values[i] not in close:
-                    close.append(values[i])
+    for v, c in zip(values, cents):
+        if v not in close and any(c + d in cents for d in range(-steps, steps + 1) if d != 0):
+            close.append(v)
     return close
 
 
