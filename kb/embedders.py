@@ -175,9 +175,12 @@ class TransformerMeanEmbedder:
         except ImportError as exc:  # pragma: no cover - transformers is a core dependency
             raise FasterPyError("transformers is not installed — run `pip install fasterpy`") from exc
         try:
-            self._tok = AutoTokenizer.from_pretrained(self.model_path)
-            self._model = AutoModel.from_pretrained(self.model_path)
-        except OSError as exc:
+            # Model hubs are usually unreachable here: look only at local files (a local directory
+            # or the HF cache) unless downloads are explicitly allowed.
+            local_only = os.environ.get("FASTERPY_ALLOW_DOWNLOAD", "") != "1"
+            self._tok = AutoTokenizer.from_pretrained(self.model_path, local_files_only=local_only)
+            self._model = AutoModel.from_pretrained(self.model_path, local_files_only=local_only)
+        except (OSError, ValueError) as exc:
             raise FasterPyError(
                 f"cannot load embedding model '{self.model_path}' ({exc.__class__.__name__}) — pass a "
                 "local model directory (the model hub is not reachable offline)"

@@ -24,6 +24,7 @@ class BuildReport:
     skipped_existing: int = 0
     skipped_low_rate: int = 0
     skipped_unmeasured: int = 0
+    skipped_identical: int = 0
     measured: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -46,7 +47,7 @@ def pair_to_record(pair: Pair, rate: float, summary: str, summarizer: str) -> Re
 
 
 def build(kb: KnowledgeBase, pairs: Iterable[Pair], summarizer: Summarizer | None = None,
-          measure: RateMeasurer | None = None, min_rate: float = 1.0, batch_size: int = 64,
+          measure: RateMeasurer | None = None, min_rate: float = 1.0, batch_size: int = 16,
           progress: bool = True, total: int | None = None, report: BuildReport | None = None) -> BuildReport:
     """Add `pairs` to `kb`. A pair without a rate is measured with `measure` (skipped when that is
     None or gives None); pairs below `min_rate` are dropped."""
@@ -77,6 +78,9 @@ def build(kb: KnowledgeBase, pairs: Iterable[Pair], summarizer: Summarizer | Non
             if pair.key in existing:
                 report.skipped_existing += 1
                 continue
+            if _normalised(pair.slow) == _normalised(pair.fast):
+                report.skipped_identical += 1  # nothing changed: no optimization to learn from
+                continue
             rate = pair.rate
             if rate is None:
                 rate = measure(pair) if measure is not None else None
@@ -104,6 +108,16 @@ def build(kb: KnowledgeBase, pairs: Iterable[Pair], summarizer: Summarizer | Non
     return report
 
 
+def _normalised(code: str) -> str:
+    """Code with layout, quotes and comments normalised away (the AST when it parses)."""
+    import ast
+
+    try:
+        return ast.dump(ast.parse(code))
+    except (SyntaxError, ValueError):
+        return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
+
+
 def count_pairs(loaders: list[Callable[[], Iterable[Pair]]]) -> int:
     return sum(sum(1 for _ in ld()) for ld in loaders)
 
@@ -114,6 +128,7 @@ def describe(report: BuildReport) -> dict[str, Any]:
         "skipped_existing": report.skipped_existing,
         "skipped_low_rate": report.skipped_low_rate,
         "skipped_unmeasured": report.skipped_unmeasured,
+        "skipped_identical": report.skipped_identical,
         "measured": report.measured,
         "by_source": report.by_source,
     }

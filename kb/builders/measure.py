@@ -12,7 +12,10 @@ pair is kept only when a bootstrap confidence bound says the fast version really
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
+from pathlib import Path
 from typing import Any
 
 from kb.builders.pairs import Pair
@@ -22,7 +25,7 @@ class HarnessMeasurer:
     """Callable `measure(pair) -> rate | None`; owns one warm worker pool for the whole build."""
 
     def __init__(self, timeout_s: float = 5.0, workers: int | None = None, runs: int = 4, drop: int = 1,
-                 passes: int = 2, min_low: float = 1.0, min_accuracy: float = 1.0) -> None:
+                 passes: int = 2, min_low: float = 1.05, min_accuracy: float = 1.0) -> None:
         from harness.limits import Limits
         from harness.pool import WorkerPool
 
@@ -123,6 +126,14 @@ class HarnessMeasurer:
         return t_slow, t_fast
 
 
+def pair_digest(pair: Pair) -> str:
+    h = hashlib.sha256()
+    for part in (pair.slow, pair.fast, json.dumps(pair.tests), str(pair.meta.get("input_generator", "")),
+                 str(pair.meta.get("entry_point", ""))):
+        h.update(part.encode("utf-8", "replace") + b"\0")
+    return h.hexdigest()
+
+
 def enamel_inputs(generator_src: str, levels: str, per_level: int = 1, seed: int = 0,
                   max_size: int = 1000) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """Inputs from an ENAMEL `generate_input(size, lid, cid)`; sizes capped so a build stays short.
@@ -142,3 +153,47 @@ def enamel_inputs(generator_src: str, levels: str, per_level: int = 1, seed: int
             args = gen(min(size, max_size), lid, cid)
             calls.append((tuple(args) if isinstance(args, (tuple, list)) else (args,), {}))
     return calls
+
+
+class LazyMeasurer:
+    """Starts the harness pool only when a pair actually needs measuring, and remembers outcomes in
+    a jsonl cache keyed by the pair's content, so a rebuild (or a resumed build) measures nothing twice."""
+
+    def __init__(self, cache: Path | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self._m: HarnessMeasurer | None = None
+        self.cache_path = Path(cache) if cache else None
+        self.cache: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, str] = {}
+        if self.cache_path and self.cache_path.exists():
+            for line in self.cache_path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                    self.cache[row["digest"]] = row
+                except (json.JSONDecodeError, KeyError):
+                    continue  # a half-written last line from an interrupted build
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return self._failures
+
+    def __call__(self, pair: Pair) -> float | None:
+        digest = pair_digest(pair)
+        hit = self.cache.get(digest)
+        if hit is None:
+            if self._m is None:
+                self._m = HarnessMeasurer(**self.kwargs)
+            rate = self._m(pair)
+            hit = {"digest": digest, "key": pair.key, "rate": rate, "failure": self._m.failures.get(pair.key, "")}
+            self.cache[digest] = hit
+            if self.cache_path:
+                self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.cache_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(hit) + "\n")
+        if hit["rate"] is None:
+            self._failures[pair.key] = hit["failure"] or "not measured"
+        return hit["rate"]
+
+    def close(self) -> None:
+        if self._m is not None:
+            self._m.close()

@@ -40,6 +40,9 @@ class _Features:
     in_list_literal: int = 0
     toplevel_loops: int = 0
     functions: int = 0
+    assigns: int = 0
+    calls: int = 0
+    imports: frozenset[str] = frozenset()
 
     def has(self, pattern: str) -> bool:
         return re.search(pattern, self.text, re.M) is not None
@@ -96,6 +99,17 @@ def _features(code: str) -> _Features:
             walk(child, d, func)
 
     walk(tree, 0, None)
+    mods: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            f.assigns += 1
+        elif isinstance(node, ast.Call):
+            f.calls += 1
+        elif isinstance(node, ast.Import):
+            mods.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            mods.add(node.module.split(".")[0])
+    f.imports = frozenset(mods)
     return f
 
 
@@ -136,7 +150,7 @@ RULES: list[_Rule] = [
      "Use a set for membership tests (O(1) hash lookups) instead of searching a list"),
     (1, _added(r"\bCounter\("), "Count occurrences with collections.Counter instead of repeated counting loops or list.count"),
     (1, lambda s, f: s.count(r"\.count\(") > f.count(r"\.count\(") and f.count(r"\.count\(") == 0,
-     "Avoid repeated list.count()/str.count() scans inside loops; count once"),
+     "Avoid repeated list.count()/str.count() scans inside loops, counting once"),
     (1, lambda s, f: (f.has(r"\bdeque\b") and not s.has(r"\bdeque\b")) or s.list_pop0 > f.list_pop0,
      "Use collections.deque for queue operations (O(1) popleft instead of list.pop(0))"),
     (1, _added(r"pow\([^()]*,[^()]*,[^()]*\)"), "Use three-argument pow() for fast modular exponentiation"),
@@ -167,7 +181,21 @@ RULES: list[_Rule] = [
      "Stop early (break) once the answer is known instead of finishing the loop"),
     (3, _removed(r"sys\.setrecursionlimit\(\s*10\s*\*\*\s*[6-9]"),
      "Drop the huge recursion limit, which makes the interpreter reserve a large stack"),
+    (3, lambda s, f: s.has(r"int\([^()]*/[^/]") and f.count(r"//") > s.count(r"//"),
+     "Use integer floor division (//) instead of float division followed by int()"),
+    (3, _removed(r"range\(len\("), "Iterate over the items directly (enumerate/zip) instead of indexing with range(len())"),
+    (3, lambda s, f: s.count(r"\blist\(") > f.count(r"\blist\("),
+     "Avoid materializing intermediate lists with list(...), iterating lazily"),
+    (3, _added(r"\bexit\(|sys\.exit\("), "Exit as soon as the answer is printed instead of running the rest"),
+    (3, lambda s, f: bool(s.imports - f.imports) and not (f.imports - s.imports),
+     "Drop unneeded imports ({dropped}), saving module start-up time"),
     (4, lambda s, f: f.loops < s.loops, "Remove redundant loops (from {s.loops} to {f.loops})"),
+    (4, lambda s, f: s.calls >= 3 and f.calls <= s.calls - 2,
+     "Make fewer function calls ({s.calls} → {f.calls}), cutting call overhead"),
+    (4, lambda s, f: s.assigns - f.assigns >= 1 and f.calls <= s.calls,
+     "Inline temporary variables, avoiding extra stores and lookups"),
+    (4, lambda s, f: f.assigns - s.assigns >= 1 and f.calls < s.calls,
+     "Store a repeated computation in a variable instead of recomputing it"),
     (4, lambda s, f: len(f.text) < 0.6 * len(s.text), "Simplify the computation and remove redundant work"),
 ]
 
@@ -181,7 +209,8 @@ def describe_changes(slow: str, fast: str, limit: int = 2) -> list[str]:
         except Exception:  # a rule that cannot judge malformed code simply does not fire
             ok = False
         if ok:
-            hits.append((prio, order, text.format(s=s, f=f)))
+            dropped = ", ".join(sorted(s.imports - f.imports))
+            hits.append((prio, order, text.format(s=s, f=f, dropped=dropped)))
     hits.sort()
     return [h[2] for h in hits[:limit]]
 
