@@ -60,6 +60,11 @@ def convert_gguf(gguf: Path) -> Path:
                 f"transformers cannot read GGUF {gguf.name}: {str(exc).splitlines()[0][:200]} — use "
                 "--backend llamacpp for this file"
             ) from exc
+        # transformers marks a GGUF-loaded model as quantized although its weights are already
+        # dequantized to float32, and then refuses save_pretrained; drop the marker (finetune fix).
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         try:
