@@ -166,3 +166,48 @@ def test_enamel_style_function_rate(tmp_path):
     with HarnessMeasurer(timeout_s=10, workers=1) as meas:
         rate = meas(pair)
     assert rate is not None and rate > 5, meas.failures
+
+
+def test_llm_summarizer_through_the_openai_backend_and_a_local_server(tmp_path):
+    """The paper's summary prompt travels through graph.backends' OpenAI-compatible backend to a real
+    local HTTP server; the reply is cleaned into the "1. …; 2. …" form and stored by a build."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from graph.backends.base import GenerationConfig
+    from graph.backends.registry import get_backend
+
+    prompts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server API
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            prompts.append(body["messages"][-1]["content"])
+            reply = {"choices": [{"index": 0, "message": {"role": "assistant",
+                                                          "content": "Key points:\n1. Uses a set for membership;\n2. Reads input once."}}]}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        backend = get_backend(GenerationConfig(backend="openai", model="any",
+                                               base_url=f"http://127.0.0.1:{server.server_port}/v1"), reuse=False)
+        summ = LLMSummarizer(backend)
+        kb = open_or_create(tmp_path / "kb", "lexical-256")
+        pair = Pair(key="l1", slow="a = [1, 2]\nprint(2 in a)\n", fast="a = {1, 2}\nprint(2 in a)\n", rate=2.0)
+        build(kb, [pair], summarizer=summ, progress=False)
+    finally:
+        server.shutdown()
+    rec = kb.records()[0]
+    assert rec.summary == "1. Uses a set for membership; 2. Reads input once." and rec.meta["summarizer"] == "llm"
+    assert prompts and "-a = [1, 2]" in prompts[0] and "+a = {1, 2}" in prompts[0]
+    assert prompts[0].startswith("You are an expert in the field of code execution efficiency optimization.")
