@@ -21,29 +21,27 @@ INPUT_OPT = typer.Option([], "--input", help="Program mode: a stdin file to chec
 
 
 def _config_overrides(
-    kb: Optional[Path], retrieval: Optional[bool], attempts: Optional[int], candidates: Optional[int],
-    threshold: Optional[float], mode: Optional[str], timeout: Optional[float], state_db: Optional[Path],
-    backend: Optional[str], model: Optional[str], base_url: Optional[str], temperature: Optional[float],
-    max_new_tokens: Optional[int], seed: Optional[int], adapter: Optional[str], threads: Optional[int],
+    kb: Optional[Path], retrieval: Optional[bool], attempts: Optional[int], threshold: Optional[float],
+    mode: Optional[str], run_timeout: Optional[float], state_db: Optional[Path], seed: Optional[int],
+    generation_overrides: dict[str, Any],
 ) -> dict[str, Any]:
-    return {
+    """Flags → dotted config keys. The shared generation flags come from
+    graph.backends.options; their `--candidates` (n) is the pipeline's candidates per attempt."""
+    gen = dict(generation_overrides)
+    candidates = gen.pop("n", None)
+    out: dict[str, Any] = {f"generation.{k}": v for k, v in gen.items()}
+    out.update({
         "kb": str(kb) if kb else None,
         "use_retrieval": retrieval,
         "attempts": attempts,
         "candidates": candidates,
         "speedup_threshold": threshold,
         "mode": mode,
-        "timeout_s": timeout,
+        "timeout_s": run_timeout,
         "state_db": str(state_db) if state_db else None,
-        "generation.backend": backend,
-        "generation.model": model,
-        "generation.base_url": base_url,
-        "generation.temperature": temperature,
-        "generation.max_new_tokens": max_new_tokens,
         "generation.seed": seed,
-        "generation.adapter": adapter,
-        "generation.threads": threads,
-    }
+    })
+    return out
 
 
 def _load_config(config_file: Optional[Path], start: Optional[Path], overrides: dict[str, Any]):
@@ -174,20 +172,13 @@ def optimize_command(
     kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
     retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
     attempts: Optional[int] = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
-    candidates: Optional[int] = typer.Option(None, "--candidates", help="Candidates per attempt."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
     mode: Optional[str] = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per sandboxed run."),
+    run_timeout: Optional[float] = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run (default 10)."),
     state_db: Optional[Path] = typer.Option(None, "--state-db", help="SQLite run database (default: <cache>/runs.sqlite)."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: nearest fasterpy.toml / pyproject.toml)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Generation backend (rules, llamacpp, transformers, openai, replay)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name or path for the backend."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server URL for an OpenAI-compatible backend."),
-    temperature: Optional[float] = typer.Option(None, "--temperature"),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter directory (transformers backend)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for local models."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
+    generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
 ) -> None:
     """Optimize functions in FILE; print suggestions, attempts, the verified speedup and the diff."""
     from rich.console import Console
@@ -199,8 +190,8 @@ def optimize_command(
     out = Console(stderr=True) if as_json else Console()
     cancel = threading.Event()
     on_event = _event_printer(err) if verbose else None
-    overrides = _config_overrides(kb, retrieval, attempts, candidates, threshold, mode, timeout, state_db,
-                                  backend, model, base_url, temperature, max_new_tokens, seed, adapter, threads)
+    overrides = _config_overrides(kb, retrieval, attempts, threshold, mode, run_timeout, state_db, seed,
+                                  generation_overrides or {})
     overrides.update({"driver": driver, "test_cmd": test_cmd, "learn": True if learn else None})
     with _Interrupts(cancel):
         if resume_id:
@@ -252,19 +243,12 @@ def batch_command(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
     kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
     retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
-    attempts: Optional[int] = typer.Option(None, "--attempts"),
-    candidates: Optional[int] = typer.Option(None, "--candidates"),
-    threshold: Optional[float] = typer.Option(None, "--threshold"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per sandboxed run."),
+    attempts: Optional[int] = typer.Option(None, "--attempts", help="Generate→verify rounds per row."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this."),
+    run_timeout: Optional[float] = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file."),
-    backend: Optional[str] = typer.Option(None, "--backend"),
-    model: Optional[str] = typer.Option(None, "--model"),
-    base_url: Optional[str] = typer.Option(None, "--base-url"),
-    temperature: Optional[float] = typer.Option(None, "--temperature"),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    adapter: Optional[str] = typer.Option(None, "--adapter"),
-    threads: Optional[int] = typer.Option(None, "--threads"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
+    generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
 ) -> None:
     """Run the pipeline over a PIE-format set (program mode); the output feeds `fasterpy eval`."""
     import statistics
@@ -275,8 +259,8 @@ def batch_command(
     from graph.batch import run_batch
 
     err = Console(stderr=True)
-    overrides = _config_overrides(kb, retrieval, attempts, candidates, threshold, None, timeout, None,
-                                  backend, model, base_url, temperature, max_new_tokens, seed, adapter, threads)
+    overrides = _config_overrides(kb, retrieval, attempts, threshold, None, run_timeout, None, seed,
+                                  generation_overrides or {})
     cfg = _load_config(config_file, None, overrides)
     on_event = _event_printer(err) if verbose else None
     with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -295,5 +279,7 @@ def batch_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("optimize")(optimize_command)
-    app.command("batch")(batch_command)
+    from graph.backends.options import generation_options
+
+    app.command("optimize")(generation_options(optimize_command))
+    app.command("batch")(generation_options(batch_command))

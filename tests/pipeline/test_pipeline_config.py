@@ -14,7 +14,9 @@ def test_defaults_without_any_file(tmp_path):
     cfg = FasterPyConfig.load(tmp_path)
     assert cfg.source == "defaults"
     assert cfg.attempts == 3 and cfg.mode == "together" and cfg.speedup_threshold == 1.1
-    assert cfg.generation.backend  # the backends' default (offline rules engine)
+    from graph.backends.registry import resolve_backend_name
+
+    assert resolve_backend_name(cfg.generation) == "rules"  # offline by default
     assert cfg.retrieval.k == 2
 
 
