@@ -480,8 +480,9 @@ def _user_traceback(exc):
     return (text + "".join(traceback.format_exception_only(type(exc), exc)))[-1500:]
 
 
-def _fasterpy_replay(qualname, args_pickle, repeats=1):
-    """Call the target on the captured arguments; returns builtins only (value forms, runtimes)."""
+def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
+    """Call the target on the captured arguments; returns builtins only (value forms, runtimes).
+    Timing rounds pass outcome_wanted=False: only the runtimes come back."""
     mod = _target_module()
     fn = operator.attrgetter(qualname)(mod)
     runtimes = []
@@ -502,7 +503,9 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1):
             elapsed = time.perf_counter() - start
             sys.stdout = old
         runtimes.append(elapsed)
-        if i == 0:
+        if i == 0 and not outcome_wanted:
+            outcome = {}
+        elif i == 0:
             outcome = {
                 "result": value_form(result) if exc is None else None,
                 "exception": None if exc is None else (type(exc).__qualname__, str(exc)),
