@@ -38,22 +38,51 @@ class RunHandle:
                 out.append(proc)
         return out
 
+    def stop_sandboxes(self) -> int:
+        """Kill the sandboxed runs in flight right now: the processes the warm workers forked
+        (our grandchildren). The workers themselves survive and report the run as killed, so the
+        pipeline reaches its next cancel check at once instead of after the run's time limit."""
+        me = os.getpid()
+        procs = []
+        for proc in self.new_processes():
+            try:
+                if proc.ppid() != me:
+                    procs.append(proc)
+            except psutil.Error:
+                pass
+        return _stop(procs, grace_s=0.5)
+
+    def shutdown(self, grace_s: float = 2.0) -> int:
+        """After a cancelled run has returned: close the process-wide sandbox pool (a fresh one is
+        made by the next run) and stop anything else the run started. Returns how many processes
+        had to be stopped by force."""
+        from harness import pool as harness_pool
+
+        # harness keeps one lazily created pool per process; after a cancel we want none of it left
+        shared = getattr(harness_pool, "_default_pool", None)
+        if shared is not None:
+            shared.close()
+        return self.reap(grace_s)
+
     def reap(self, grace_s: float = 2.0) -> int:
         """Stop every process the run started that is still alive (terminate, then kill).
         Returns how many had to be stopped."""
-        procs = [p for p in self.new_processes() if p.is_running()]
-        if not procs:
-            return 0
-        for proc in procs:
-            try:
-                proc.terminate()
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=grace_s)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(alive, timeout=grace_s)
-        return len(procs)
+        return _stop([p for p in self.new_processes() if p.is_running()], grace_s)
+
+
+def _stop(procs: list[psutil.Process], grace_s: float) -> int:
+    if not procs:
+        return 0
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
+    return len(procs)

@@ -85,6 +85,7 @@ class Session:
         if not chosen:
             raise FasterPyError("no hunk selected — toggle hunks with space/h, then press a")
         label = f"{review.target}: all {len(hunks)} hunks"
+        verdict_note = ""
         if chosen != set(range(len(hunks))):
             text = apply_hunks(self.document.text, hunks, chosen)
             if verify_partial is None:
@@ -93,6 +94,7 @@ class Session:
             if not ok:
                 raise FasterPyError(f"the selected hunks failed verification ({feedback}) — nothing was written")
             label = f"{review.target}: hunks {', '.join(str(i + 1) for i in sorted(chosen))} of {len(hunks)}"
+            verdict_note = feedback
         else:
             text = proposed
         before = self.document.data
@@ -100,7 +102,8 @@ class Session:
         self.journal.record(before, self.document.data, label)
         review.decision = "accepted"
         self.functions = list_functions(self.document.text)
-        return f"wrote {self.path.name} ({label}); backup {backup.name}"
+        note = f"; {verdict_note}" if verdict_note else ""
+        return f"wrote {self.path.name} ({label}{note}); backup {backup.name}"
 
     def reject(self) -> str:
         review = self.current

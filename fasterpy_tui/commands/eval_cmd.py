@@ -55,7 +55,7 @@ def _print_table(report, input_path: Path) -> None:
     console.print(
         f"runs {report.options['runs']} (first {report.options['drop']} dropped), "
         f"timeout {report.options['limits']['timeout_s']} s, workers {report.options['workers']}, "
-        f"candidate: {report.options['candidate']}"
+        f"candidate: {report.options['candidate']}, clock: {report.options['clock']}"
     )
 
 
@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
         report_path: Optional[Path] = typer.Option(None, "--report", help="Write one JSON line per row here."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
         strict_lines: bool = typer.Option(False, "--strict-lines", help="Count extra output lines as wrong (PIE does not)."),
+        clock: str = typer.Option("wall", "--clock", help="'wall' (perf_counter, the paper's) or 'cpu' (process CPU time, steadier on a busy machine)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     ) -> None:
         """Evaluate model outputs on PIE-format rows: Pass@1, Runtime_Mean, @Speedup, %OPT and PIE's %Opt."""
@@ -96,8 +97,10 @@ def register(app: typer.Typer) -> None:
         options = EvalOptions(
             runs=runs, drop=drop, limits=Limits(timeout_s=timeout, memory_mb=memory_mb), candidate=candidate,
             include_reference=not no_reference, slow_col=slow_col, ref_col=ref_col, model_col=model_col,
-            strict_lines=strict_lines,
+            strict_lines=strict_lines, clock=clock,
         )
+        if clock not in ("wall", "cpu"):
+            raise FasterPyError(f"--clock must be 'wall' or 'cpu', got {clock!r}")
         if candidate not in ("first", "best"):
             raise FasterPyError(f"--candidate must be 'first' or 'best', got {candidate!r}")
         with WorkerPool(workers=workers, limits=options.limits) as pool:

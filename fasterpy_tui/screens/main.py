@@ -190,12 +190,12 @@ class MainScreen(Screen):
     def _end_run(self) -> RunHandle | None:
         handle, self.handle = self.handle, None
         self.query_one("#run-button", Button).disabled = False
-        if handle is not None:
-            handle.reap()
         return handle
 
     def on_run_cancelled(self, _message: RunCancelled) -> None:
-        self._end_run()
+        handle = self._end_run()
+        if handle is not None:
+            handle.shutdown()  # the worker has returned: close the sandbox pool, stop leftovers
         self.query_one(ProgressPanel).finish("cancelled", "run cancelled; the file is unchanged")
         self.report("run cancelled — nothing was written")
 
@@ -226,6 +226,7 @@ class MainScreen(Screen):
             return
         assert self.handle is not None
         self.handle.cancel.set()
+        self.handle.stop_sandboxes()
         self.set_status("cancelling … stopping the sandbox")
 
     # -- review -------------------------------------------------------------------------------------
@@ -297,6 +298,9 @@ class MainScreen(Screen):
             message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.app.config))
         except FasterPyError as exc:
             self.app.call_from_thread(self.report, str(exc), True)
+            return
+        except Exception as exc:  # a failure of the verifier itself: say so, write nothing
+            self.app.call_from_thread(self.report, f"could not verify the selected hunks ({exc}) — nothing was written", True)
             return
         self.app.call_from_thread(self._after_write, message)
 
