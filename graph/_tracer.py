@@ -35,6 +35,7 @@ import traceback
 import types
 
 TARGET_MODULE = "__fasterpy_target__"
+_TARGET_NAMES = {TARGET_MODULE}  # + the names the recorder saw the target file loaded under
 _MAX_DEPTH = 60
 
 # --------------------------------------------------------------------------------------------------
@@ -85,7 +86,10 @@ def value_form(value, _depth=0, _seen=None):
     if isinstance(value, BaseException):
         return ("exception", t.__qualname__, str(value))
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
-        return ("ref", getattr(value, "__module__", ""), getattr(value, "__qualname__", repr(value)))
+        mod_name = getattr(value, "__module__", "") or ""
+        if mod_name in _TARGET_NAMES:  # the file under test, whatever name it was loaded under
+            mod_name = TARGET_MODULE
+        return ("ref", mod_name, getattr(value, "__qualname__", repr(value)))
     if isinstance(value, types.GeneratorType) or (hasattr(value, "__next__") and hasattr(value, "__iter__")):
         return ("iterator", t.__qualname__)
     state = None
@@ -106,6 +110,39 @@ def value_form(value, _depth=0, _seen=None):
         return ("repr", t.__qualname__, repr(value))
     except Exception:
         return ("opaque", t.__qualname__)
+
+
+GENERATOR_ITEMS = 10000  # items of a returned generator that are compared
+
+
+class _Drained:
+    """A generator's first items, consumed at call time, and what is left of it."""
+
+    def __init__(self, items, more, rest):
+        self.items = items
+        self.more = more  # it had more than GENERATOR_ITEMS items (those are not compared)
+        self.rest = rest  # for the driver: the remaining items, still lazy
+
+    def for_driver(self):
+        import itertools
+
+        return itertools.chain(self.items, self.rest)
+
+
+def _drain(result):
+    if isinstance(result, types.GeneratorType):
+        import itertools
+
+        items = list(itertools.islice(result, GENERATOR_ITEMS))
+        extra = list(itertools.islice(result, 1))
+        return _Drained(items, bool(extra), itertools.chain(extra, result))
+    return result
+
+
+def _result_form(result):
+    if isinstance(result, _Drained):
+        return ("generator", value_form(result.items), result.more)
+    return value_form(result)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,6 +227,7 @@ class Recorder:
         code = frame.f_code
         if event == "call" and code.co_name == "<module>" and _same_file(code.co_filename, self.path):
             self.module_names.add(frame.f_globals.get("__name__", "__main__"))
+            _TARGET_NAMES.update(self.module_names)
             frame.f_trace_lines = True
             return self._module_trace
         return None
@@ -262,7 +300,7 @@ class Recorder:
             result = None
             start = time.perf_counter()
             try:
-                result = fn(*args, **kwargs)
+                result = _drain(fn(*args, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
                 exc_info = exc
             finally:
@@ -274,7 +312,7 @@ class Recorder:
                 "args": before,
                 "mutated": form_before is not None and form_before != after,
                 "size": len(before),
-                "result": value_form(result) if exc_info is None else None,
+                "result": _result_form(result) if exc_info is None else None,
                 "exception": None if exc_info is None else (type(exc_info).__qualname__, str(exc_info)),
                 "args_after": after,
                 "stdout": tee.buf.getvalue(),
@@ -284,6 +322,8 @@ class Recorder:
             rec._keep(target, record)
             if exc_info is not None:
                 raise exc_info
+            if isinstance(result, _Drained):  # the driver still gets an iterator over the same items
+                return result.for_driver()
             return result
 
         wrapper.__fasterpy_wrapped__ = True
@@ -335,6 +375,7 @@ class _TargetFinder:
             finally:
                 sys.settrace(old)
             rec.module_names.add(module.__name__)
+            _TARGET_NAMES.update(rec.module_names)
             rec._wrap_in(module.__dict__)
 
         spec.loader.exec_module = exec_module
@@ -480,11 +521,26 @@ def _user_traceback(exc):
     return (text + "".join(traceback.format_exception_only(type(exc), exc)))[-1500:]
 
 
+def _resolve(mod, qualname):
+    """The callable the recorder wrapped: for methods the plain function (self/cls are part of the
+    recorded arguments), for staticmethods the function itself."""
+    owner = mod
+    parts = qualname.split(".")
+    for name in parts[:-1]:
+        owner = getattr(owner, name)
+    if isinstance(owner, type):
+        for klass in owner.__mro__:
+            raw = klass.__dict__.get(parts[-1])
+            if raw is not None:
+                return raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+    return getattr(owner, parts[-1])
+
+
 def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
     """Call the target on the captured arguments; returns builtins only (value forms, runtimes).
     Timing rounds pass outcome_wanted=False: only the runtimes come back."""
     mod = _target_module()
-    fn = operator.attrgetter(qualname)(mod)
+    fn = _resolve(mod, qualname)
     runtimes = []
     outcome = None
     for i in range(max(1, repeats)):
@@ -496,7 +552,7 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
         result = None
         start = time.perf_counter()
         try:
-            result = fn(*args, **kwargs)
+            result = _drain(fn(*args, **kwargs))  # a generator's work happens when it is consumed
         except Exception as e:  # noqa: BLE001 - an exception is an outcome to compare
             exc = e
         finally:
@@ -507,7 +563,7 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
             outcome = {}
         elif i == 0:
             outcome = {
-                "result": value_form(result) if exc is None else None,
+                "result": _result_form(result) if exc is None else None,
                 "exception": None if exc is None else (type(exc).__qualname__, str(exc)),
                 "traceback": None if exc is None else _user_traceback(exc),
                 "args_after": value_form((list(args), kwargs)),

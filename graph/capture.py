@@ -161,7 +161,7 @@ def capture_calls(
         _check_driver(driver)
     elif not _has_main_block(source):
         raise FasterPyError(f"{path} has no `if __name__ == \"__main__\":` block to capture inputs from — {_HOW}")
-    workdir = str(cwd) if cwd is not None else (os.getcwd() if driver else os.path.dirname(path))
+    workdir = str(cwd) if cwd is not None else os.getcwd()  # where `python FILE` would run it
     with tempfile.TemporaryDirectory(prefix="fasterpy-capture-") as tmp:
         spec_path = os.path.join(tmp, "spec.json")
         out_path = os.path.join(tmp, "calls.pickle")

@@ -44,6 +44,10 @@ def first_difference(a: object, b: object, tol: Tolerance = Tolerance(), where: 
             if d:
                 return d
         return None
+    if kind == "generator":
+        if a[2] != b[2]:
+            return f"{where or 'generator'}: one yields more than the compared items, the other does not"
+        return first_difference(a[1], b[1], tol, where + " (yielded items)")
     if kind == "ndarray":
         if a[1] != b[1]:
             return f"{where or 'array'}: shape {a[1]} != {b[1]}"
@@ -96,6 +100,8 @@ def _render(f: object) -> str:
         return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in f[1]) + "}"
     if kind == "ndarray":
         return f"array({_render(f[2])})"
+    if kind == "generator":
+        return f"<generator yielding {_render(f[1])}{' …' if f[2] else ''}>"
     if kind == "obj":
         return f"{f[1]}(" + ", ".join(f"{k}={_render(v)}" for k, v in f[2]) + ")"
     if kind == "repr":
