@@ -502,6 +502,7 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
         "t_seen": t_seen,
         "exception": None,
         "runtime": None,
+        "cpu": None,
     }
     if timed_out:
         result["status"] = "timeout"
@@ -510,6 +511,7 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
     elif end is not None:
         result["status"] = end.get("status", "exception")
         result["runtime"] = end.get("runtime")
+        result["cpu"] = end.get("cpu")
         result["exception"] = end.get("exception")
         if end.get("exit_code") is not None:
             result["exit_code"] = end.get("exit_code")
@@ -524,6 +526,7 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
         result["status"] = "ok" if exit_code == 0 else "exit"
         if result["t_start"] is not None:
             result["runtime"] = max(0.0, t_seen - float(result["t_start"]))
+            result["cpu"] = result["runtime"]  # no report from the child: wall time is all we have
     return result
 
 
@@ -558,6 +561,7 @@ def _program_body(code: types.CodeType, filename: str):
         exit_code = None
         status = "ok"
         send_json({"event": "start", "t": time.perf_counter()})
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         try:
             try:
@@ -578,11 +582,13 @@ def _program_body(code: types.CodeType, filename: str):
                 status = "output_limit"
             exc_info = _exc_info(exc, filename)
         t1 = time.perf_counter()
+        c1 = time.thread_time()
         try:
             sys.stdout.flush()
         except BaseException:
             pass
-        send_json({"event": "end", "status": status, "runtime": t1 - t0, "exception": exc_info, "exit_code": exit_code})
+        send_json({"event": "end", "status": status, "runtime": t1 - t0, "cpu": c1 - c0, "exception": exc_info,
+                   "exit_code": exit_code})
     return body
 
 
@@ -682,14 +688,17 @@ def _function_body(req: dict):
             sys.stdout = captured
             exc_info = None
             result = None
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             try:
                 result = target(*args, **kwargs)
             except BaseException as exc:  # SystemExit and KeyboardInterrupt are results here too
                 t1 = time.perf_counter()
+                c1 = time.thread_time()
                 exc_info = _exc_info(exc, filename)
             else:
                 t1 = time.perf_counter()
+                c1 = time.thread_time()
             finally:
                 sys.stdout = real_stdout
             result_blob, result_error = b"", None
@@ -703,7 +712,7 @@ def _function_body(req: dict):
             except BaseException as exc:
                 args_blob, args_error = b"", f"{type(exc).__name__}: {exc}"
             send_json({
-                "event": "call", "index": i, "runtime": t1 - t0, "exception": exc_info,
+                "event": "call", "index": i, "runtime": t1 - t0, "cpu": c1 - c0, "exception": exc_info,
                 "stdout": captured.getvalue()[:stdout_cap], "result_error": result_error,
                 "args_error": args_error, "result_repr": _safe_repr(result) if exc_info is None else None,
                 "result_type": type(result).__name__ if exc_info is None else None,

@@ -74,6 +74,7 @@ class EvalOptions:
     ref_col: str | None = None
     model_col: str | None = None
     strict_lines: bool = False  # PIE ignores extra output lines; True counts them
+    clock: str = "wall"  # "cpu" times with the child's CPU time (steadier on a busy machine)
 
 
 @dataclass
@@ -208,7 +209,7 @@ def evaluate_rows(
     def submit(i: int, role: str, k: int, code: str, tests: list[TestCase]) -> None:
         fut = submit_program(code, [t.input for t in tests], runs=options.runs, drop=options.drop,
                              limits=options.limits, pool=pool, stop_on_failure=True,
-                             filename=f"{role}.py")
+                             filename=f"{role}.py", clock=options.clock)
         jobs[fut] = (i, role, k)
 
     for i, row in enumerate(rows):
@@ -297,7 +298,8 @@ def evaluate_rows(
         counts[report["status"]] = counts.get(report["status"], 0) + 1
     has_ref = any(r["reference"] is not None for r in reports)
     opts = {"runs": options.runs, "drop": options.drop, "candidate": options.candidate,
-            "limits": options.limits.to_dict(), "workers": pool.size, "strict_lines": options.strict_lines}
+            "limits": options.limits.to_dict(), "workers": pool.size, "strict_lines": options.strict_lines,
+            "clock": options.clock}
     return EvalReport(columns, opts, reports, compute_metrics(samples),
                       compute_metrics(ref_samples) if has_ref else None, counts)
 

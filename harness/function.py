@@ -63,10 +63,11 @@ class CallOutcome:
     exception: ExceptionInfo | None = None
     stdout: str = ""
     args_after: tuple | None = None  # (args, kwargs) after the call
-    runtimes: list[float] = field(default_factory=list)
+    runtimes: list[float] = field(default_factory=list)  # wall-clock seconds per repeat
     status: str = "ok"  # see CALL_STATUSES; "exception" means the function raised
     result_repr: str | None = None
     result_type: str | None = None
+    cpu_runtimes: list[float] = field(default_factory=list)  # CPU seconds per repeat
 
     @property
     def ok(self) -> bool:
@@ -240,6 +241,7 @@ def parse_response(resp: dict, n_calls: int, qualname: str, on_unpicklable: str)
             seen.add(idx)
             out = outcomes[idx]
             out.runtimes.append(float(head.get("runtime") or 0.0))
+            out.cpu_runtimes.append(float(head.get("cpu") or head.get("runtime") or 0.0))
             if k > 0:
                 continue
             out.exception = _exc(head.get("exception"))

@@ -32,6 +32,19 @@ def test_plain_program_is_timed_by_eq2(pool):
     assert res.runtime == pytest.approx((res.tests[0].mean_runtime + res.tests[1].mean_runtime) / 2)
 
 
+def test_cpu_clock_is_recorded_and_selectable(pool):
+    code = "s = 0\nfor i in range(20000):\n    s += i\nprint(s)\n"
+    wall = run_program(code, [""], runs=3, drop=1, pool=pool)
+    cpu = run_program(code, [""], runs=3, drop=1, pool=pool, clock="cpu")
+    for res in (wall, cpu):
+        t = res.tests[0]
+        assert len(t.wall_runtimes) == len(t.cpu_runtimes) == 3
+        assert all(x > 0 for x in t.wall_runtimes + t.cpu_runtimes)
+    assert wall.tests[0].runtimes == wall.tests[0].wall_runtimes
+    assert cpu.tests[0].runtimes == cpu.tests[0].cpu_runtimes
+    assert cpu.runtime == pytest.approx(sum(cpu.tests[0].cpu_runtimes[1:]) / 2)
+
+
 def test_infinite_loop_times_out(pool):
     res = run1(pool, "while True:\n    pass\n")
     assert res.status == "timeout"
