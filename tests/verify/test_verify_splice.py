@@ -172,3 +172,18 @@ def test_new_module_constant_helper_is_added():
     exec(out, ns)
     assert ns["f"](5) == [0, 1, 4, 9, 16]
     assert out.startswith("SQUARES = ")
+
+
+def test_two_space_file_gets_two_space_code_and_async_defs_work():
+    original = "class A:\n  def f(self, xs):\n    out = []\n    for x in xs:\n      out.append(x)\n    return out\n\n\nasync def g():\n  return sorted([3, 1])[0]\n"
+    candidate = "class A:\n    def f(self, xs):\n        if xs:\n            return list(xs)\n        return []\n\nasync def g():\n    return 1\n"
+    out = splice_functions(original, candidate, ["A.f", "g"])
+    assert out == ("class A:\n  def f(self, xs):\n    if xs:\n      return list(xs)\n    return []\n\n\n"
+                   "async def g():\n  return 1\n")
+
+
+def test_untouched_file_when_candidate_function_is_identical():
+    out = splice_functions(ORIGINAL, ORIGINAL, ["slow", "Outer.method", "Outer.Inner.deep"])
+    assert out == ORIGINAL
+    crlf = ORIGINAL.replace("\n", "\r\n")
+    assert splice_functions(crlf, ORIGINAL, ["slow", "Outer.method"]) == crlf
