@@ -76,12 +76,14 @@ class MainScreen(Screen):
                 with TabPane("Suggest", id="suggestions"):
                     yield Label("Alg. 2 filter: the closest record, then the top k−1 by rate within Δs of it.", id="filter-note")
                     yield SuggestionsTable(id="suggestions-table")
+                    yield Static(id="suggestion-detail", classes="detail", markup=False)
                 with TabPane("Diff", id="diff"):
                     yield DiffView(id="diff-view")
                 with TabPane("Evidence", id="evidence"):
                     yield EvidencePanel(id="evidence-panel")
                     yield AttemptHistory(id="attempts")
-        yield Static(id="status")
+                    yield Static(id="attempt-detail", classes="detail", markup=False)
+        yield Static(id="status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -108,7 +110,7 @@ class MainScreen(Screen):
 
     def report(self, message: str, error: bool = False) -> None:
         self.set_status(message, error)
-        self.notify(message, severity="error" if error else "information", timeout=6 if error else 3)
+        self.notify(message, severity="error" if error else "information", timeout=6 if error else 3, markup=False)
 
     # -- functions and code -------------------------------------------------------------------------
     def _show_code(self, info) -> None:
@@ -229,6 +231,17 @@ class MainScreen(Screen):
         self.handle.stop_sandboxes()
         self.set_status("cancelling … stopping the sandbox")
 
+    def on_data_table_row_highlighted(self, event) -> None:
+        from fasterpy_tui.widgets.attempt_history import describe_attempt
+        from fasterpy_tui.widgets.suggestions_table import describe_suggestion
+
+        key = event.row_key.value if event.row_key is not None else None
+        table = event.data_table
+        if isinstance(table, SuggestionsTable) and key in table.by_key:
+            self.query_one("#suggestion-detail", Static).update(describe_suggestion(*table.by_key[key]))
+        elif isinstance(table, AttemptHistory) and key in table.by_key:
+            self.query_one("#attempt-detail", Static).update(describe_attempt(table.by_key[key]))
+
     # -- review -------------------------------------------------------------------------------------
     def show_review(self) -> None:
         review = self.session.current
@@ -254,9 +267,9 @@ class MainScreen(Screen):
         if not hunks:
             diff.clear_diff(f"{review.target}: accepted — the file already has this code (u undoes)")
         else:
-            diff.show(self.session.document.text, proposed, hunks, title=f"Diff — {review.target} [{review.decision}]")
+            diff.show(self.session.document.text, proposed, hunks, title=f"Diff — {review.target} ({review.decision})")
         self.set_status(
-            f"target {position} {review.target} [{review.decision}] · {len(hunks)} hunks · "
+            f"target {position} {review.target} ({review.decision}) · {len(hunks)} hunks · "
             "a accept · space/h toggle hunk · r reject · n/p move"
         )
 

@@ -14,6 +14,7 @@ class AttemptHistory(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(zebra_stripes=True, cursor_type="row", **kwargs)
+        self.by_key: dict[str, object] = {}
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -21,6 +22,11 @@ class AttemptHistory(DataTable):
 
     def set_attempts(self, attempts) -> None:
         self.clear()
+        self.by_key = {str(i): a for i, a in enumerate(attempts)}
         for i, a in enumerate(attempts):
             feedback = " ".join((a.feedback or "").split())
             self.add_row(a.target, str(a.number), a.status, fmt_speedup(a.speedup, None, None), feedback or "-", key=str(i))
+
+
+def describe_attempt(a) -> str:
+    return f"{a.target} attempt {a.number}: {a.status}\n{(a.feedback or '').strip()}"

@@ -42,7 +42,7 @@ class ProgressPanel(Vertical):
 
     def compose(self):
         yield Static(id="stages")
-        yield RichLog(id="event-log", wrap=True, markup=False, highlight=False, max_lines=2000)
+        yield RichLog(id="event-log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
 
     def on_mount(self) -> None:
         self._render_stages()
@@ -72,9 +72,9 @@ class ProgressPanel(Vertical):
         self._render_stages()
 
     def _render_stages(self) -> None:
-        table = Table.grid(padding=(0, 1))
-        table.add_column(width=1)
-        table.add_column(width=10)
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=1, min_width=1, no_wrap=True)
+        table.add_column(width=10, min_width=10, no_wrap=True)
         table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         nodes = list(KNOWN_NODES) + [n for n in self.latest if n not in KNOWN_NODES]
         for node in nodes:

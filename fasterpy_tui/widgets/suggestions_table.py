@@ -26,6 +26,7 @@ class SuggestionsTable(DataTable):
         super().__init__(zebra_stripes=True, cursor_type="row", **kwargs)
         self.sort_column: str | None = None
         self.sort_reverse = False
+        self.by_key: dict[str, tuple[str, Suggestion]] = {}
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -33,10 +34,13 @@ class SuggestionsTable(DataTable):
 
     def set_suggestions(self, by_target: dict[str, list[Suggestion]]) -> None:
         self.clear()
+        self.by_key.clear()
         for target, suggestions in by_target.items():
             for i, s in enumerate(suggestions):
                 summary = " ".join(s.summary.split())
-                self.add_row(target, f"{s.similarity:.3f}", f"{s.rate:.2f}×", s.kept_because or "-", summary, key=f"{target}:{i}")
+                key = f"{target}:{i}"
+                self.by_key[key] = (target, s)
+                self.add_row(target, f"{s.similarity:.3f}", f"{s.rate:.2f}×", s.kept_because or "-", summary, key=key)
         if self.sort_column:
             self._apply_sort()
 
@@ -62,3 +66,12 @@ class SuggestionsTable(DataTable):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         self.sort_by(str(event.column_key.value))
+
+
+def describe_suggestion(target: str, s: Suggestion) -> str:
+    """The full text of one suggestion, as the detail line under the table shows it."""
+    origin = f" · {s.source} {s.problem_id}".rstrip() if (s.source or s.problem_id) else ""
+    return (
+        f"{target}: applicability {s.similarity:.3f}, rate {s.rate:.2f}×, kept because "
+        f"{s.kept_because or '-'}{origin}\n{s.summary.strip()}"
+    )
