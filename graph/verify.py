@@ -290,14 +290,32 @@ def _inner_repeats(runtime: float, cfg: VerifyConfig) -> int:
     return int(min(cfg.max_inner_repeats, max(1, math.ceil(cfg.min_call_time_s / runtime))))
 
 
-def _replay(source: str, jobs: list[tuple[str, bytes, int]], limits: Any, outcome_wanted: bool = True) -> list[dict]:
+_POOL: Any = None
+
+
+def _verify_pool() -> Any:
+    """A single-worker sandbox pool shared by function-mode verifications (one hash seed)."""
+    global _POOL
+    from harness.pool import WorkerPool
+
+    if _POOL is None or getattr(_POOL, "_closed", False):
+        import atexit
+
+        _POOL = WorkerPool(workers=1)
+        atexit.register(_POOL.close)
+    return _POOL
+
+
+def _replay(source: str, jobs: list[tuple[str, bytes, int]], limits: Any, outcome_wanted: bool = True,
+            pool: Any = None) -> list[dict]:
     """Run the jobs (target, args pickle, inner repeats) in one sandboxed process; one dict per job:
     the replay's outcome (or only its runtimes), or {'failure': status, 'text': …} when the call
     could not complete."""
     from harness.function import call_function
 
     calls = [((target, blob, reps, outcome_wanted), {}) for target, blob, reps in jobs]
-    outcomes = call_function(source, "_fasterpy_replay", calls, limits=limits, module_name="_fasterpy_replay")
+    outcomes = call_function(source, "_fasterpy_replay", calls, limits=limits, module_name="_fasterpy_replay",
+                             pool=pool or _verify_pool())
     out = []
     for outcome in outcomes:
         if outcome.status == "ok" and isinstance(outcome.result, dict):
@@ -325,10 +343,12 @@ def _describe_call(target: str, call: Any) -> str:
 
 
 def verify_functions(path: str | os.PathLike[str], original_source: str, candidate_source: str,
-                     targets: list[str], captured: Any, config: Any = None) -> Verdict:
+                     targets: list[str], captured: Any, config: Any = None, pool: Any = None) -> Verdict:
     """Splice the candidate's target functions into the original file and replay the captured calls
     on it in the sandbox: results (float tolerance), exception types, argument mutation and stdout
-    must match the original's; then time original vs candidate on the same calls, interleaved."""
+    must match the original's; then time original vs candidate on the same calls, interleaved.
+    `pool` should have one worker (the default is a shared single-worker pool): comparisons rely on
+    both sides running under the same hash seed."""
     from graph.splice import SpliceError, splice_functions
 
     cfg = VerifyConfig.of(config)
@@ -360,20 +380,25 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, candida
     cand_src = replay_source(spliced, path)
     details: dict[str, Any] = {"mode": "function", "spliced_source": spliced}
 
-    # Correctness: one pass each; the original's replay tells which calls are deterministic.
+    # Correctness. Everything runs on one warm worker, so original and candidate share the hash seed
+    # (set/dict order of strings) and differ only by their code. The original runs twice around the
+    # candidate: calls where its two runs disagree (random, clock) cannot judge a rewrite.
+    run_pool = pool or _verify_pool()
     first = [(t, c.args, 1) for t, c in jobs]
-    cand_out = _replay(cand_src, first, limits)
-    orig_out = _replay(orig_src, first, orig_limits)
+    orig_out = _replay(orig_src, first, orig_limits, pool=run_pool)
+    cand_out = _replay(cand_src, first, limits, pool=run_pool)
+    again_out = _replay(orig_src, first, orig_limits, pool=run_pool)
     passed = 0
     nondeterministic: list[str] = []
-    for (target, call), cand, orig in zip(jobs, cand_out, orig_out):
+    for (target, call), orig, cand, again in zip(jobs, orig_out, cand_out, again_out):
         if "failure" in orig:
-            return Verdict("error", f"The original {target} fails when replayed in the sandbox: {_tail(orig['text'])}",
+            return Verdict("error", f"The original {target} fails when replayed in the sandbox (which runs in an "
+                           f"empty temporary directory, without network or subprocesses): {_tail(orig['text'])}",
                            tests_total=total, details=details)
-        if _same_outcome(orig, _recorded(call), tol, cfg) is not None:
+        if "failure" in again or _same_outcome(orig, again, tol, cfg) is not None:
             nondeterministic.append(_describe_call(target, call))
             continue
-        verdict = _compare_call(target, call, cand, tol, cfg, passed, total)
+        verdict = _compare_call(target, call, orig, cand, tol, cfg, passed, total)
         if verdict is not None:
             verdict.details.update(details)
             return verdict
@@ -396,7 +421,7 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, candida
 
     def timed(source: str):
         def run() -> float:
-            outs = _replay(source, timing, limits, outcome_wanted=False)
+            outs = _replay(source, timing, limits, outcome_wanted=False, pool=run_pool)
             acc = 0.0
             for out in outs:
                 if "failure" in out:
@@ -431,10 +456,6 @@ def _timing_jobs(jobs: list[tuple[str, Any]], cfg: VerifyConfig) -> list[tuple[s
     return [(jobs[i][0], jobs[i][1].args, _inner_repeats(jobs[i][1].runtime, cfg)) for i in sorted(chosen)]
 
 
-def _recorded(call: Any) -> dict:
-    return {"result": call.result, "exception": call.exception, "args_after": call.args_after, "stdout": call.stdout}
-
-
 def _same_outcome(a: dict, b: dict, tol: Tolerance, cfg: VerifyConfig) -> str | None:
     """None when two outcomes agree, else what differs."""
     if (a.get("exception") is None) != (b.get("exception") is None):
@@ -463,8 +484,9 @@ def _args_path(where: str) -> str:
     return where
 
 
-def _compare_call(target: str, call: Any, cand: dict, tol: Tolerance, cfg: VerifyConfig,
+def _compare_call(target: str, call: Any, want: dict, cand: dict, tol: Tolerance, cfg: VerifyConfig,
                   passed: int, total: int) -> Verdict | None:
+    """`want` is the original's outcome on the call, `cand` the candidate's."""
     label = _describe_call(target, call)
     common = dict(tests_passed=passed, tests_total=total, details={"call": label})
     if "failure" in cand:
@@ -472,7 +494,7 @@ def _compare_call(target: str, call: Any, cand: dict, tol: Tolerance, cfg: Verif
             return Verdict("timeout", f"The code timed out on {label}: it ran past the time limit. Keep the "
                            "complexity at most the original's.", **common)
         return Verdict("exception", f"The module failed to load or crashed on {label}:\n{_tail(cand['text'])}", **common)
-    want_exc = call.exception
+    want_exc = want.get("exception")
     got_exc = cand.get("exception")
     if got_exc is not None and (want_exc is None or got_exc[0] != want_exc[0]):
         expected = "returns normally" if want_exc is None else f"raises {want_exc[0]}"
@@ -482,18 +504,18 @@ def _compare_call(target: str, call: Any, cand: dict, tol: Tolerance, cfg: Verif
         return Verdict("wrong_output", f"{label}: the original raises {want_exc[0]}({want_exc[1]!r}) here, the new "
                        f"code returned {render(cand.get('result'))} instead. Keep the same errors for bad input.", **common)
     if want_exc is None:
-        d = first_difference(call.result, cand.get("result"), tol)
+        d = first_difference(want.get("result"), cand.get("result"), tol)
         if d:
-            return Verdict("wrong_output", f"Wrong result for {label}:\n  expected: {render(call.result, 300)}\n"
+            return Verdict("wrong_output", f"Wrong result for {label}:\n  expected: {render(want.get('result'), 300)}\n"
                            f"  got:      {render(cand.get('result'), 300)}\n  first difference at {d}", **common)
-    d = first_difference(call.args_after, cand.get("args_after"), tol)
+    d = first_difference(want.get("args_after"), cand.get("args_after"), tol)
     if d:
         return Verdict("wrong_output", f"The arguments are left in a different state after {label} "
                        f"({_args_path(d)}). The original "
                        + ("changes its arguments in place; make the same changes." if getattr(call, "mutated", False)
                           else "leaves its arguments unchanged; do not modify them (work on a copy)."), **common)
-    if cfg.compare_stdout and cand.get("stdout", "") != call.stdout:
-        return Verdict("wrong_output", f"{label} prints different output:\n{output_diff(call.stdout, cand.get('stdout', ''))}",
+    if cfg.compare_stdout and cand.get("stdout", "") != want.get("stdout", ""):
+        return Verdict("wrong_output", f"{label} prints different output:\n{output_diff(want.get('stdout', ''), cand.get('stdout', ''))}",
                        **common)
     return None
 

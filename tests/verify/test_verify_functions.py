@@ -206,3 +206,25 @@ def test_method_target_with_driver_script_and_user_classes(tmp_path: Path):
     bad = candidate.replace("remaining[sku] -= qty", "remaining[sku] -= qty\n            self.items[0].qty = -1")
     v = verify_functions(inv / "inventory.py", source, bad, ["Inventory.restock_list"], cap, FAST)
     assert v.status == "wrong_output" and "positional argument [0]" in v.feedback
+
+
+def test_hash_order_dependent_results_compare_under_one_seed(tmp_path: Path):
+    # list(set(strings)) depends on the interpreter's hash seed, which differs between the driver and
+    # the sandbox; original and candidate must still be compared under the same one.
+    path = tmp_path / "words.py"
+    path.write_text(textwrap.dedent('''
+        def distinct_words(text):
+            seen = []
+            for w in text.split():
+                if w not in seen:
+                    seen.append(w)
+            return list(set(seen))
+
+        if __name__ == "__main__":
+            distinct_words("the quick brown fox jumps over the lazy dog " * 50)
+    '''))
+    cap = capture_calls(path, ["distinct_words"])
+    good = "def distinct_words(text):\n    return list(set(text.split()))\n"
+    v = verify_functions(path, path.read_text(), good, ["distinct_words"], cap, VerifyConfig(repeats=2, max_repeats=2, threshold=1.0))
+    assert v.status in ("accepted", "slower"), v.feedback
+    assert v.tests_passed == 1 and "nondeterministic_calls" not in v.details
