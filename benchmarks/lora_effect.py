@@ -44,7 +44,7 @@ def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, 
         "generation.backend": "transformers", "generation.model": args.model, "generation.adapter": adapter,
         "generation.temperature": 0.0, "generation.max_new_tokens": args.max_new_tokens, "generation.n": 1,
         "generation.seed": 42, "attempts": 1, "candidates": 1, "use_retrieval": True, "kb": args.kb,
-        "timeout_s": args.timeout,
+        "timeout_s": args.timeout, "generation.threads": args.threads, "generation.timeout_s": 1800.0,
     }
     config = FasterPyConfig.load(ROOT, overrides)
     out = []
@@ -93,7 +93,8 @@ def main() -> None:
     ap.add_argument("--kb", default=None, help="knowledge base (default: the shipped one)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--max-new-tokens", type=int, default=384)
-    ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--timeout", type=float, default=10.0, help="per sandboxed run (s)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads for generation")
     ap.add_argument("--json", type=Path, help="write per-row results and metrics here")
     args = ap.parse_args()
 
