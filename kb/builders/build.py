@@ -111,9 +111,12 @@ def build(kb: KnowledgeBase, pairs: Iterable[Pair], summarizer: Summarizer | Non
 def _normalised(code: str) -> str:
     """Code with layout, quotes and comments normalised away (the AST when it parses)."""
     import ast
+    import warnings
 
     try:
-        return ast.dump(ast.parse(code))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.dump(ast.parse(code))
     except (SyntaxError, ValueError):
         return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -53,8 +54,10 @@ class _Features:
 
 def _features(code: str) -> _Features:
     try:
-        tree: ast.AST | None = ast.parse(code)
-    except SyntaxError:
+        with warnings.catch_warnings():  # old submissions trigger SyntaxWarnings (e.g. `1if x else 2`)
+            warnings.simplefilter("ignore")
+            tree: ast.AST | None = ast.parse(code)
+    except (SyntaxError, ValueError):
         tree = None
     f = _Features(text=code, tree=tree)
     if tree is None:
