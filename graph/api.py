@@ -175,7 +175,25 @@ def optimize(
         return OptimizeResult(status="error", path=str(path), run_id="", mode="", error=str(exc),
                               seconds=time.perf_counter() - start)
     svc = Services(on_event=on_event, cancel=cancel, backend=backend)
+    try:
+        prepare_inputs(state, svc)
+    except FasterPyError as exc:
+        svc.close()
+        return OptimizeResult(status="error", path=str(path), run_id="", mode=state["mode"], error=str(exc),
+                              original_source=state["original_source"], new_source=state["original_source"],
+                              seconds=time.perf_counter() - start)
     return run_state(state, svc, cfg.state_db_path() if checkpoint else None, start=start)
+
+
+def prepare_inputs(state: PipelineState, svc: Services) -> None:
+    """Check the verification inputs before a run is created: capture the target functions' calls
+    from the driver (function mode; cached for the graph) or load the tests (program mode). A
+    driver that crashes or never calls a target fails here, with nothing checkpointed."""
+    if state["mode"] == "function":
+        for group in state["groups"]:
+            svc.captured(state, group)
+    else:
+        svc.tests(state)
 
 
 def optimize_source(
@@ -217,6 +235,8 @@ def resume(
     db = _default_db(state_db)
     if not db.exists():
         raise FasterPyError(f"no run database at {db} — start a run first, or pass --state-db")
+    if not _has_run(db, run_id):  # answered without importing LangGraph
+        raise FasterPyError(f"no run {run_id!r} in {db} — check the run id printed by the interrupted run")
     saver = open_checkpointer(db)
     try:
         graph = build_graph(checkpointer=saver)
@@ -233,6 +253,19 @@ def resume(
             raise FasterPyError(f"{path} changed since run {run_id} started — start a new run instead of resuming")
     svc = Services(on_event=on_event, cancel=cancel, backend=backend)
     return run_state(None, svc, db, start=start, run_id=run_id)
+
+
+def _has_run(db: Path, run_id: str) -> bool:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return True  # not the layout we expect: let the checkpointer itself decide
 
 
 def _default_db(state_db: str | os.PathLike[str] | None) -> Path:

@@ -58,12 +58,16 @@ def test_batch_writes_rows_and_resumes(rows, tmp_path, fasterpy_bin):
             assert g["generated_answers"] != r["slow_code"] and g["fasterpy_speedup"] >= 1.1
     assert "2 row(s) processed" in res.stderr
     # resumable: a second run skips every row already written, a torn last line is redone
-    res2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert res2.returncode == 0 and "0 row(s) processed, 2 already done" in res2.stderr
+    from graph.batch import run_batch
+    from graph.config import FasterPyConfig
+
+    cfg = FasterPyConfig.load(tmp_path, {"generation.backend": "rules", "attempts": 1, "candidates": 1})
+    again = run_batch(inp, PIE / "public_test_cases", out, cfg)
+    assert (again.done, again.skipped) == (0, 2)
     text = out.read_text()
     out.write_text(text[: text.rstrip("\n").rfind("\n") + 1] + '{"problem_id": "torn')
-    res3 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert res3.returncode == 0 and "1 row(s) processed, 1 already done" in res3.stderr
+    third = run_batch(inp, PIE / "public_test_cases", out, cfg)
+    assert (third.done, third.skipped) == (1, 1)
     assert len(out.read_text().splitlines()) == 2
 
 

@@ -12,7 +12,7 @@ from graph.config import FasterPyConfig
 
 def test_cancel_mid_run_then_resume_by_run_id(slow_stats, tmp_path, fasterpy_bin):
     db = tmp_path / "runs.sqlite"
-    cfg = FasterPyConfig.load(tmp_path, {"generation.backend": "rules", "state_db": str(db)})
+    cfg = FasterPyConfig.load(slow_stats, {"state_db": str(db)})
     cancel = threading.Event()
     seen = []
 
@@ -42,7 +42,7 @@ def test_cancel_mid_run_then_resume_by_run_id(slow_stats, tmp_path, fasterpy_bin
 
 def test_cli_resume_of_an_interrupted_run(slow_stats, tmp_path, fasterpy_bin):
     db = tmp_path / "runs.sqlite"
-    cfg = FasterPyConfig.load(tmp_path, {"generation.backend": "rules", "state_db": str(db), "mode": "each"})
+    cfg = FasterPyConfig.load(slow_stats, {"state_db": str(db), "mode": "each", "attempts": 1})
     cancel = threading.Event()
 
     def on_event(event):
