@@ -1,0 +1,78 @@
+"""The `llamacpp` backend: any GGUF file (or packaged model name) through llama-cpp-python on CPU,
+with the chat template stored in the GGUF."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
+from graph.backends.registry import register_backend
+from harness.errors import FasterPyError
+
+
+def _import_llama() -> Any:
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise FasterPyError(
+            "llama-cpp-python is not installed — run: pip install 'fasterpy[llamacpp]' "
+            "(it compiles llama.cpp; set CMAKE_ARGS=-DGGML_NATIVE=OFF for a portable build)"
+        ) from exc
+    return Llama
+
+
+@register_backend("llamacpp")
+class LlamaCppBackend:
+    name = "llamacpp"
+
+    def __init__(self, config: GenerationConfig) -> None:
+        if not config.model:
+            raise FasterPyError("the llamacpp backend needs --model (a GGUF file or a name from `fasterpy models`)")
+        if config.adapter:
+            raise FasterPyError("the llamacpp backend cannot apply a peft adapter — use --backend transformers")
+        from graph.backends.models import ensure_model
+
+        path = ensure_model(config.model)
+        if path.is_dir() or path.suffix.lower() != ".gguf":
+            raise FasterPyError(f"{path} is not a GGUF file — use --backend transformers for model directories")
+        Llama = _import_llama()
+        self.config = config
+        self.path = path
+        self.last_stats = GenerationStats()
+        threads = config.threads or max(1, os.cpu_count() or 1)
+        t0 = time.perf_counter()
+        try:
+            self.llm = Llama(
+                model_path=str(path), n_ctx=config.context_tokens, n_threads=threads,
+                n_threads_batch=threads, seed=config.seed, verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise FasterPyError(f"llama.cpp could not load {path.name}: {exc} — is it a valid GGUF file?") from exc
+        self.load_s = time.perf_counter() - t0
+
+    def generate(self, request: GenerationRequest) -> list[str]:
+        cfg = self.config
+        n = wanted(request, cfg)
+        replies: list[str] = []
+        stats = GenerationStats()
+        t0 = time.perf_counter()
+        for i in range(n):  # llama.cpp decodes one sequence at a time
+            try:
+                out = self.llm.create_chat_completion(
+                    messages=request.messages, temperature=cfg.temperature, top_p=cfg.top_p,
+                    max_tokens=cfg.max_new_tokens, seed=cfg.seed + i,
+                )
+            except ValueError as exc:  # prompt longer than the context window
+                raise FasterPyError(f"llama.cpp: {exc} — raise the context size or shorten the input") from exc
+            replies.append(out["choices"][0]["message"]["content"] or "")
+            usage = out.get("usage") or {}
+            stats.completion_tokens += int(usage.get("completion_tokens", 0))
+            stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
+            if stats.first_candidate_s is None:
+                stats.first_candidate_s = time.perf_counter() - t0
+        stats.candidates = len(replies)
+        stats.seconds = time.perf_counter() - t0
+        self.last_stats = stats
+        return replies
