@@ -41,7 +41,10 @@ CONFIGS = {
 
 
 def pick_subset(n: int) -> list[dict]:
-    """One row per problem, problems spread evenly over the sorted ids (deterministic)."""
+    """One row per problem whose slow program passes its own tests here (the metrics only score
+    rows with a correct original), problems spread evenly over the sorted ids (deterministic)."""
+    from harness.evaluate import EvalOptions, evaluate_rows
+
     rows: dict[str, dict] = {}
     with (PIE / "dev_pairs.jsonl").open() as fh:
         for line in fh:
@@ -49,8 +52,11 @@ def pick_subset(n: int) -> list[dict]:
             if r["problem_id"] not in rows and (PIE / "public_test_cases" / r["problem_id"]).is_dir():
                 rows[r["problem_id"]] = r
     ids = sorted(rows)
-    step = max(1, len(ids) // n)
-    return [rows[pid] for pid in ids[::step][:n]]
+    probe = [dict(rows[p], generated_answers=rows[p]["slow_code"]) for p in ids]
+    report = evaluate_rows(probe, PIE / "public_test_cases", EvalOptions(runs=1, drop=0, include_reference=False))
+    ok = [p for p, r in zip(ids, report.rows) if r.get("status") == "ok"]
+    step = max(1, len(ok) // n)
+    return [rows[pid] for pid in ok[::step][:n]]
 
 
 def model_missing(overrides: dict) -> str | None:

@@ -154,7 +154,11 @@ def print_result(result: Any, console: Any) -> None:
                 console.print(f"  - {escape(r)}")
     if result.diff:
         console.rule("diff")
-        console.print(Syntax(result.diff, "diff", theme="ansi_dark", word_wrap=False))
+        if console.is_terminal:
+            console.print(Syntax(result.diff, "diff", theme="ansi_dark", word_wrap=True))
+        else:  # piped: the exact diff, never cropped to the console width (it can be fed to `patch`)
+            console.file.write(result.diff)
+            console.file.flush()
 
 
 def optimize_command(
