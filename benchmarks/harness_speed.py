@@ -103,9 +103,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--spread-programs", type=int, default=10)
+    ap.add_argument("--scan", type=int, default=300, help="pie-dev programs scanned for ones above 1 ms")
     ap.add_argument("--bias-runs", type=int, default=40)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=110)
     programs = pick_programs(args.pie_dev, args.programs)
     n_runs = sum(len(t) for _, _, t in programs) * args.runs
     console.print(f"{len(programs)} pie-dev programs, {n_runs} runs each way, {args.workers} workers")
@@ -130,20 +131,31 @@ def main() -> None:
 
         # Bias: a program that does nothing.
         nothing = run_program("pass", [""], runs=args.bias_runs, drop=args.drop, pool=pool)
-        ours_bias = statistics.fmean(nothing.tests[0].runtimes[args.drop:])
+        ours_bias = statistics.fmean(nothing.tests[0].wall_runtimes[args.drop:])
+        ours_bias_cpu = statistics.fmean(nothing.tests[0].cpu_runtimes[args.drop:])
         with tempfile.TemporaryDirectory() as tmp:
             _, base_bias = baseline_program("pass\n", [type("T", (), {"input": "", "output": ""})()],
                                             min(args.bias_runs, 10), args.drop, args.timeout, Path(tmp))
 
-        # Spread: repeat whole Eq. 2 measurements of the programs above 1 ms, one at a time.
-        slow = [(p, r.runtime) for p, r, ok in zip(programs, results, ours_correct) if ok and r.runtime and r.runtime > 1e-3]
-        slow = slow[: args.spread_programs]
-        ours_spreads = []
+        # Spread: repeat whole Eq. 2 measurements of programs above 1 ms, one at a time. The short
+        # pie-dev programs are mostly faster than that, so scan further for such programs.
+        candidates = pick_programs(args.pie_dev, args.scan)
+        slow = []
+        for prog in candidates:
+            r = run_program(prog[1], [t.input for t in prog[2]], runs=2, drop=1, pool=pool, stop_on_failure=True)
+            if r.ok and r.runtime and r.runtime > 1e-3:
+                slow.append((prog, r.runtime))
+            if len(slow) >= args.spread_programs:
+                break
+        ours_spreads, ours_spreads_cpu = [], []
         for (_, code, tests), _ in slow:
-            values = [run_program(code, [t.input for t in tests], runs=args.runs, drop=args.drop, pool=pool).runtime
-                      for _ in range(args.repeats)]
-            if None not in values:
-                ours_spreads.append(relative_spread(values))
+            results_rep = [run_program(code, [t.input for t in tests], runs=args.runs, drop=args.drop, pool=pool)
+                           for _ in range(args.repeats)]
+            if all(r.ok for r in results_rep):
+                ours_spreads.append(relative_spread([r.runtime for r in results_rep]))
+                cpu_means = [statistics.fmean(statistics.fmean(t.cpu_runtimes[args.drop:]) for t in r.tests)
+                             for r in results_rep]
+                ours_spreads_cpu.append(relative_spread(cpu_means))
         base_spreads = []
         with tempfile.TemporaryDirectory() as tmp:
             for (_, code, tests), _ in slow:
@@ -160,11 +172,13 @@ def main() -> None:
     table.add_row("total wall time", f"{ours_wall:.2f} s", f"{base_wall:.2f} s", "")
     table.add_row("throughput ratio", f"{base_wall / ours_wall:.1f}×", "1.0×", "≥ 10×")
     table.add_row("runs per second", f"{n_runs / ours_wall:.0f}", f"{n_runs / base_wall:.0f}", "")
-    table.add_row("bias on `pass` (reported − 0)", f"{ours_bias * 1e3:.4f} ms",
+    table.add_row("bias on `pass` (reported − 0), wall clock", f"{ours_bias * 1e3:.4f} ms",
                   f"{base_bias * 1e3:.2f} ms" if base_bias else "—", "≤ 0.1 ms")
-    table.add_row(f"spread, median rel. dev. ({len(ours_spreads)} progs > 1 ms, {args.repeats} repeats)",
-                  f"{statistics.median(ours_spreads) * 100:.2f}%" if ours_spreads else "—",
-                  f"{statistics.median(base_spreads) * 100:.2f}%" if base_spreads else "—", "≤ 5%")
+    table.add_row("bias on `pass`, CPU clock", f"{ours_bias_cpu * 1e3:.4f} ms", "", "≤ 0.1 ms")
+    pct = lambda xs: f"{statistics.median(xs) * 100:.2f}%" if xs else "—"  # noqa: E731
+    table.add_row(f"spread, median rel. dev., wall ({len(ours_spreads)} progs > 1 ms, {args.repeats} repeats)",
+                  pct(ours_spreads), pct(base_spreads), "≤ 5%")
+    table.add_row("spread, CPU clock (same programs)", pct(ours_spreads_cpu), "", "≤ 5%")
     table.add_row("programs correct (agreement)", f"{sum(ours_correct)}/{len(programs)}",
                   f"{sum(b[0] for b in base)}/{len(programs)}", f"agree {agree * 100:.0f}%")
     console.print(table)

@@ -236,17 +236,47 @@ def _seccomp_program(pid: int) -> list[tuple[int, int, int, int]] | None:
     return out
 
 
+_PID_MARK = 0x7FFFFFF0  # placeholder for the child's pid in the prebuilt filter
+_SECCOMP: tuple | None = None  # (ctypes array, prog, [(index, sign)]) built once per worker
+
+
+def _prebuild_seccomp() -> tuple | None:
+    """Build the filter once in the worker (ctypes array types are slow to create); each child only
+    patches in its own pid."""
+    insns = _seccomp_program(_PID_MARK)
+    if insns is None:
+        return None
+    arr = (_SockFilter * len(insns))(*[_SockFilter(c, t, f, k) for c, t, f, k in insns])
+    patches = []
+    for i, (_, _, _, k) in enumerate(insns):
+        if k == _PID_MARK:
+            patches.append((i, 1))
+        elif k == (-_PID_MARK) & 0xFFFFFFFF:
+            patches.append((i, -1))
+    return arr, _SockFprog(len(insns), arr), patches
+
+
 def install_seccomp() -> bool:
     """Forbid new processes, exec, ptrace and signals to other processes (threads still work)."""
-    insns = _seccomp_program(os.getpid())
-    if insns is None:
-        return False
-    arr = (_SockFilter * len(insns))(*[_SockFilter(c, t, f, k) for c, t, f, k in insns])
-    prog = _SockFprog(len(insns), arr)
+    global _SECCOMP
+    if _SECCOMP is None:
+        _SECCOMP = _prebuild_seccomp()
+        if _SECCOMP is None:
+            return False
+    arr, prog, patches = _SECCOMP
+    pid = os.getpid()
+    for i, sign in patches:
+        arr[i].k = pid if sign > 0 else (-pid) & 0xFFFFFFFF
     PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
+
+
+def close_fds_from(first: int) -> None:
+    """close_range(2) in one system call; os.closerange loops over every number on some builds."""
+    if _libc.syscall(436, ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF), ctypes.c_uint(0)) != 0:
+        os.closerange(first, 1 << 16)
 
 
 _libc.syscall.restype = ctypes.c_long
@@ -330,10 +360,9 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
         os.dup2(report_fd, CHILD_REPORT_FD)
     if _RULESET >= 0 and not landlock_restrict(_RULESET):
         raise RuntimeError("landlock_restrict_self failed")
-    os.closerange(CHILD_REPORT_FD + 1, 1 << 16)
+    close_fds_from(CHILD_REPORT_FD + 1)
     os.chdir(scratch)
-    os.environ.clear()
-    os.environ.update(SAFE_ENV, HOME=scratch, TMPDIR=scratch, PWD=scratch)
+    os.environ.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)  # the rest was scrubbed in main()
     tempfile.tempdir = scratch
     mem = int(limits["memory_mb"]) * 1024 * 1024
     cap = int(limits["output_bytes"])
@@ -736,7 +765,7 @@ def handle_function(req: dict) -> dict:
 
 # ----------------------------------------------------------------------------- main loop
 def main() -> None:
-    global SCRATCH_ROOT
+    global SCRATCH_ROOT, _SECCOMP
     SCRATCH_ROOT = sys.argv[1]
     allow_network = "--network" in sys.argv[2:]
     # Keep the pool's pipes on high fds and give fds 0/1 to /dev/null so nothing we import can
@@ -750,7 +779,10 @@ def main() -> None:
     os.set_inheritable(ctl_in, False)
     os.set_inheritable(ctl_out, False)
 
+    os.environ.clear()
+    os.environ.update(SAFE_ENV)
     FEATURES["network_isolated"] = False if allow_network else unshare_network()
+    _SECCOMP = _prebuild_seccomp()
     FEATURES["seccomp"] = _probe_seccomp()
     FEATURES["nproc_limit"] = os.getuid() != 0
     FEATURES["landlock"] = _probe_landlock()
