@@ -129,7 +129,7 @@ def main() -> None:
             f"{statistics.median(v.details.get('rounds', 0) for v in vs):.0f}",
             f"{statistics.median(s for _, s in results):.1f}",
         )
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":

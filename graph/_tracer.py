@@ -307,19 +307,24 @@ class Recorder:
                 elapsed = time.perf_counter() - start
                 rec.active.discard(target)
                 sys.stdout = old_stdout
-            after = value_form((list(args), kwargs))
-            record = {
-                "args": before,
-                "mutated": form_before is not None and form_before != after,
-                "size": len(before),
-                "result": _result_form(result) if exc_info is None else None,
-                "exception": None if exc_info is None else (type(exc_info).__qualname__, str(exc_info)),
-                "args_after": after,
-                "stdout": tee.buf.getvalue(),
-                "runtime": elapsed,
-                "order": rec.seen[target],
-            }
-            rec._keep(target, record)
+            try:
+                after = value_form((list(args), kwargs))
+                record = {
+                    "args": before,
+                    "mutated": form_before is not None and form_before != after,
+                    "size": len(before),
+                    "result": _result_form(result) if exc_info is None else None,
+                    "exception": None if exc_info is None else (type(exc_info).__qualname__, str(exc_info)),
+                    "args_after": after,
+                    "stdout": tee.buf.getvalue(),
+                    "runtime": elapsed,
+                    "order": rec.seen[target],
+                }
+            except Exception as exc:  # noqa: BLE001 - a value we cannot describe: skip the call, not the driver
+                if len(rec.skipped[target]) < 5:
+                    rec.skipped[target].append(f"result not comparable: {type(exc).__name__}: {exc}")
+            else:
+                rec._keep(target, record)
             if exc_info is not None:
                 raise exc_info
             if isinstance(result, _Drained):  # the driver still gets an iterator over the same items

@@ -187,7 +187,12 @@ def capture_calls(
             data = pickle.load(fh)
     who = f"the driver {driver!r}" if driver else f"the __main__ block of {Path(path).name}"
     if data["driver_error"]:
-        raise FasterPyError(f"{who} failed: {data['driver_error'].rstrip()}\n— fix it, or give a working driver with --driver")
+        why = data["driver_error"].rstrip()
+        if "Traceback" not in why:  # e.g. a pytest usage or collection error: its own output says why
+            text = ((proc.stdout or "").rstrip() + "\n" + (proc.stderr or "").rstrip()).strip()
+            out = "\n".join(line for line in text.splitlines()[-12:] if line.strip())
+            why += f"\n{out}" if out else ""
+        raise FasterPyError(f"{who} failed: {why}\n— fix it, or give a working driver with --driver")
     calls: dict[str, list[CapturedCall]] = {}
     notes: list[str] = []
     for target in targets:

@@ -164,3 +164,10 @@ def test_unpicklable_arguments_are_reported(tmp_path: Path):
     """)
     with pytest.raises(FasterPyError, match="could not be recorded"):
         capture_calls(path, ["consume"])
+
+
+def test_pytest_driver_that_collects_nothing_says_why(examples: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    inv = examples / "inventory"
+    with pytest.raises(FasterPyError, match="(?s)pytest exited with code 4.*not found"):
+        capture_calls(inv / "inventory.py", ["Inventory.restock_list"], driver="pytest -q tests/nope.py", cwd=inv)
