@@ -4,9 +4,9 @@ A subset of hunks is new code nobody has checked, so it goes through the same ve
 pipeline's candidates: function mode replays the target functions' captured calls (recorded again
 from the file as it is on disk now); program mode has no inputs in the result, so it refuses.
 
-The bar for a subset the user picked by hand: identical behaviour on every captured call is
-required; a speedup is reported but not required — only a subset that is confidently slower
-(the whole confidence interval below 1×) is refused."""
+Outcomes: "verified" (same outputs and faster beyond noise: written), "correct" (same outputs but
+no verified speedup: written only after the user presses `a` a second time), "failed" (different
+outputs, an exception, a timeout…: never written)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
         return None
     source_path = path or result.path
 
-    def check(review: TargetReview, partial_text: str) -> tuple[bool, str]:
+    def check(review: TargetReview, partial_text: str) -> tuple[str, str]:
         from graph.capture import capture_calls
         from graph.capture import read_source
         from graph.verify import verify_functions
@@ -32,11 +32,11 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
         captured = capture_calls(source_path, targets, driver=getattr(config, "driver", None))
         verdict = verify_functions(source_path, original, partial_text, targets, captured, config)
         if verdict.status == "accepted":
-            return True, f"verified {verdict.speedup:.2f}× faster" if verdict.speedup else "verified"
-        if verdict.status == "slower" and (verdict.ci_high is None or verdict.ci_high >= 1.0):
+            return "verified", f"verified {verdict.speedup:.2f}× faster" if verdict.speedup else "verified"
+        if verdict.status == "slower":  # the verifier only times code whose outputs matched
             speed = f"{verdict.speedup:.2f}×" if verdict.speedup else "no measurable speedup"
-            return True, f"same outputs, {speed} (not a verified speedup)"
+            return "correct", f"same outputs but {speed}, not a verified speedup"
         first = (verdict.feedback or verdict.status).strip().splitlines()
-        return False, f"{verdict.status}: {first[0] if first else ''}".rstrip(": ")
+        return "failed", f"{verdict.status}: {first[0] if first else ''}".rstrip(": ")
 
     return check

@@ -14,8 +14,13 @@ from fasterpy_tui.review import TargetReview
 from harness.errors import FasterPyError
 from kb.preprocess import FunctionInfo, list_functions
 
-# (review, text with only the chosen hunks) -> (accepted?, feedback); run before a partial write
-PartialVerifier = Callable[[TargetReview, str], tuple[bool, str]]
+# (review, text with only the chosen hunks) -> (outcome, note), outcome "verified" | "correct" | "failed";
+# run before a partial write (see fasterpy_tui.reverify)
+PartialVerifier = Callable[[TargetReview, str], tuple[str, str]]
+
+
+class ConfirmationNeeded(FasterPyError):
+    """The chosen hunks give the same outputs but no verified speedup: `a` again writes them."""
 
 
 @dataclass
@@ -25,6 +30,7 @@ class Session:
     functions: list[FunctionInfo] = field(default_factory=list)
     reviews: list[TargetReview] = field(default_factory=list)
     index: int = 0
+    awaiting_confirmation: str | None = None  # partial text shown correct-but-not-faster
 
     @classmethod
     def open(cls, path: str | Path, journal_root: Path | None = None) -> Session:
@@ -88,15 +94,24 @@ class Session:
         verdict_note = ""
         if chosen != set(range(len(hunks))):
             text = apply_hunks(self.document.text, hunks, chosen)
-            if verify_partial is None:
-                raise FasterPyError("this result cannot re-verify a partial patch — accept all hunks instead")
-            ok, feedback = verify_partial(review, text)
-            if not ok:
-                raise FasterPyError(f"the selected hunks failed verification ({feedback}) — nothing was written")
             label = f"{review.target}: hunks {', '.join(str(i + 1) for i in sorted(chosen))} of {len(hunks)}"
-            verdict_note = feedback
+            if text == self.awaiting_confirmation:  # checked a moment ago: same outputs; user confirmed
+                verdict_note = "same outputs, written on your confirmation"
+            else:
+                if verify_partial is None:
+                    raise FasterPyError("this result cannot re-verify a partial patch — accept all hunks instead")
+                outcome, verdict_note = verify_partial(review, text)
+                if outcome == "correct":
+                    self.awaiting_confirmation = text
+                    raise ConfirmationNeeded(
+                        f"the selected hunks give the same outputs but are not faster ({verdict_note}) — "
+                        "press a again to write them anyway, or pick other hunks"
+                    )
+                if outcome != "verified":
+                    raise FasterPyError(f"the selected hunks failed verification ({verdict_note}) — nothing was written")
         else:
             text = proposed
+        self.awaiting_confirmation = None
         before = self.document.data
         backup = self.document.write(text)
         self.journal.record(before, self.document.data, label)

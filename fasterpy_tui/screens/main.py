@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Label, SelectionList, Static
 from fasterpy_tui.messages import HunkToggled, RunCancelled, RunFailed, RunFinished, RunProgress
 from fasterpy_tui.review import as_suggestion, reviews_from_result
 from fasterpy_tui.runner import RunHandle
-from fasterpy_tui.session import Session
+from fasterpy_tui.session import ConfirmationNeeded, Session
 from fasterpy_tui.widgets.attempt_history import AttemptHistory
 from fasterpy_tui.widgets.code_view import CodeView
 from fasterpy_tui.widgets.diff_view import DiffView
@@ -309,6 +309,9 @@ class MainScreen(Screen):
 
         try:
             message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.app.config))
+        except ConfirmationNeeded as exc:
+            self.app.call_from_thread(self.report, str(exc))
+            return
         except FasterPyError as exc:
             self.app.call_from_thread(self.report, str(exc), True)
             return

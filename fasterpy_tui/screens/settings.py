@@ -55,7 +55,8 @@ class SettingsScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Label("threshold")
                 yield Input(str(self.config.speedup_threshold), type="number", id="threshold")
-            yield Static(f"saves to {self.target}", id="settings-target")
+            shown = Path(self.target.parent.name) / self.target.name  # short: the full path is in the save notice
+            yield Static(f"saves to …/{shown}", id="settings-target", markup=False)
             with Horizontal(id="settings-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")

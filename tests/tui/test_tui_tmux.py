@@ -55,7 +55,7 @@ def test_installed_tui_under_tmux(tmp_path):
     (work / "fasterpy.toml").write_text(
         'mode = "each"\n'
         f'state_db = "{tmp_path / "runs.sqlite"}"\n'
-        "attempts = 1\n[generation]\nbackend = \"rules\"\n"
+        "attempts = 1\ncandidates = 1\nrepeats = 5\n[generation]\nbackend = \"rules\"\n"
     )
     original = target.read_text()
     env_cache = tmp_path / "cache"
