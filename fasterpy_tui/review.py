@@ -61,6 +61,7 @@ class Candidate:
     source: str  # a module containing the optimized target (spliced into the file on accept)
     verdict: VerdictView
     mode: str = ""  # how it was verified: "function" | "program"
+    label: str = ""  # "candidate 1.2": attempt 1, its 2nd candidate
 
 
 @dataclass
@@ -72,6 +73,14 @@ class TargetReview:
     candidate: Candidate | None = None
     reason: str = ""  # why there is no candidate
     decision: str = "pending"  # pending | accepted | rejected
+    rank: int = 1  # this candidate's place among the target's verified candidates (1 = best)
+    of: int = 1
+
+    @property
+    def title(self) -> str:
+        if self.candidate is None or self.of <= 1:
+            return self.target
+        return f"{self.target} · {self.candidate.label} ({self.rank}/{self.of})"
 
 
 def as_suggestion(raw: Any) -> Suggestion:
@@ -81,26 +90,43 @@ def as_suggestion(raw: Any) -> Suggestion:
     return Suggestion(**{k: v for k, v in dict(raw).items() if k in fields})
 
 
+def verified_candidates(tr: Any) -> list[Any]:
+    """A target's verified attempts, the pipeline's pick (`best`) first, then by CI lower bound;
+    identical code is listed once."""
+    accepted = [a for a in tr.attempts if a.status == "accepted" and a.code]
+    if tr.best is not None and tr.best.status == "accepted" and tr.best.code:
+        accepted = [tr.best] + [a for a in accepted if a is not tr.best]
+    first, rest = accepted[:1], sorted(accepted[1:], key=lambda a: -(a.ci_low or 0.0))
+    seen: set[str] = set()
+    out = []
+    for a in first + rest:
+        if a.code not in seen:
+            seen.add(a.code)
+            out.append(a)
+    return out
+
+
 def reviews_from_result(result: Any) -> list[TargetReview]:
-    """graph.result.OptimizeResult -> one review per target group, in the run's order."""
+    """graph.result.OptimizeResult -> the review items `n`/`p` walk through: each target group's
+    verified candidates (best first), or one item saying why the group has none."""
     reviews: list[TargetReview] = []
     for tr in result.targets:
         attempts = [
             AttemptView(a.target or tr.target, a.number, a.status, a.speedup, a.feedback) for a in tr.attempts
         ]
-        candidate = None
-        best = tr.best
-        if best is not None and best.status == "accepted" and best.code:
-            candidate = Candidate(tr.target, best.code, VerdictView.of(best), mode=result.mode)
-        reason = "; ".join(tr.reasons) if tr.reasons else ("" if candidate else f"no verified improvement ({tr.status})")
-        reviews.append(
-            TargetReview(
-                target=tr.target,
-                targets=list(tr.targets) or [tr.target],
-                suggestions=[as_suggestion(s) for s in tr.suggestions],
-                attempts=attempts,
-                candidate=candidate,
-                reason=reason,
-            )
+        common = dict(
+            target=tr.target,
+            targets=list(tr.targets) or [tr.target],
+            suggestions=[as_suggestion(s) for s in tr.suggestions],
+            attempts=attempts,
         )
+        verified = verified_candidates(tr)
+        if not verified:
+            reason = "; ".join(tr.reasons) if tr.reasons else f"no verified improvement ({tr.status})"
+            reviews.append(TargetReview(**common, reason=reason))
+            continue
+        for rank, a in enumerate(verified, 1):
+            candidate = Candidate(tr.target, a.code, VerdictView.of(a), mode=result.mode,
+                                  label=f"candidate {a.number}.{a.candidate}")
+            reviews.append(TargetReview(**common, candidate=candidate, rank=rank, of=len(verified)))
     return reviews

@@ -213,11 +213,13 @@ class MainScreen(Screen):
         self.run_seconds = message.elapsed_s
         self.session.reviews = reviews_from_result(message.result)
         self.session.index = next((i for i, r in enumerate(self.session.reviews) if r.candidate), 0)
-        verified = sum(1 for r in self.session.reviews if r.candidate)
-        self.query_one(ProgressPanel).finish("done", f"{verified}/{len(self.session.reviews)} targets with a verified candidate")
+        groups = {r.target for r in self.session.reviews}
+        verified = len({r.target for r in self.session.reviews if r.candidate})
+        self.query_one(ProgressPanel).finish("done", f"{verified}/{len(groups)} targets with a verified candidate")
         by_target = {r.target: r.suggestions for r in self.session.reviews}
         self.query_one(SuggestionsTable).set_suggestions(by_target)
-        self.query_one(AttemptHistory).set_attempts([a for r in self.session.reviews for a in r.attempts])
+        first_of_each = {r.target: r for r in self.session.reviews}.values()
+        self.query_one(AttemptHistory).set_attempts([a for r in first_of_each for a in r.attempts])
         self.show_review()
         if verified:
             self.action_tab("diff")
@@ -255,7 +257,7 @@ class MainScreen(Screen):
         evidence.show(review.candidate)
         if review.candidate is None:
             diff.clear_diff(f"{review.target}: {review.reason or 'no verified improvement'}")
-            self.set_status(f"target {position} {review.target}: no verified candidate — n/p moves")
+            self.set_status(f"{position} {review.target}: no verified candidate — n/p moves")
             return
         try:
             hunks = self.session.hunks(review)
@@ -267,9 +269,9 @@ class MainScreen(Screen):
         if not hunks:
             diff.clear_diff(f"{review.target}: accepted — the file already has this code (u undoes)")
         else:
-            diff.show(self.session.document.text, proposed, hunks, title=f"Diff — {review.target} ({review.decision})")
+            diff.show(self.session.document.text, proposed, hunks, title=f"Diff — {review.title} ({review.decision})")
         self.set_status(
-            f"target {position} {review.target} ({review.decision}) · {len(hunks)} hunks · "
+            f"{position} {review.title} ({review.decision}) · {len(hunks)} hunks · "
             "a accept · space/h toggle hunk · r reject · n/p move"
         )
 

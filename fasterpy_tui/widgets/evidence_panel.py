@@ -38,7 +38,7 @@ class EvidencePanel(Static):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("target", candidate.target)
+        grid.add_row("target", f"{candidate.target} ({candidate.label})" if candidate.label else candidate.target)
         grid.add_row("verdict", Text(v.status, style=status_style))
         grid.add_row("tests passed", f"{v.tests_passed}/{v.tests_total}" if v.tests_total else "-")
         grid.add_row("speedup", fmt_speedup(v.speedup, v.ci_low, v.ci_high))
