@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -43,9 +44,15 @@ def _format(code: str) -> str:
         return code
 
 
+def _parse(code: str) -> ast.Module:
+    with warnings.catch_warnings():  # old code's "1if x" style warns; it is the user's code, not ours
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(code)
+
+
 def apply_rewrites(code: str, names: Iterable[str]) -> str | None:
     """`code` with the named rewrites applied in canonical order; None if none changed anything."""
-    tree = ast.parse(code)
+    tree = _parse(code)
     changed = False
     wanted = set(names)
     for rw in REWRITES:
@@ -95,8 +102,8 @@ def candidates(code: str, suggestions: Sequence[object] = (), limit: int = 4, sk
     """Up to `limit` distinct rewritten programs, best first: every applicable rewrite together,
     then each rewrite alone in suggestion order, then the larger subsets."""
     try:
-        ast.parse(code)
-    except SyntaxError:
+        _parse(code)
+    except (SyntaxError, ValueError):
         return []
     names = rank(applicable(code), suggestions)
     if not names:

@@ -56,7 +56,8 @@ def _literals(tree: ast.Module) -> bool:
 def _list_var_uses_ok(scope: ast.AST, name: str, bind: ast.Name) -> list[ast.Compare] | None:
     """The membership tests on `name` if every other use only reads it; None if it may change."""
     tests: list[ast.Compare] = []
-    for n in walk_scope(scope):
+    # nested functions could mutate it through a closure or as a global: look at all of them too
+    for n in ast.walk(scope):
         if not (isinstance(n, ast.Name) and n.id == name) or n is bind:
             continue
         p = parent(n)
@@ -75,6 +76,9 @@ def _list_var_uses_ok(scope: ast.AST, name: str, bind: ast.Name) -> list[ast.Com
         if isinstance(p, (ast.For, ast.comprehension)) and p.iter is n:
             continue
         return None  # passed elsewhere, mutated, aliased, rebound...
+    same_scope = {id(n) for n in walk_scope(scope)}
+    if any(id(t) not in same_scope for t in tests):
+        return None  # a nested function's `name` may be another variable: leave it all alone
     return tests
 
 
@@ -104,7 +108,7 @@ def _built_once(tree: ast.Module) -> bool:
             if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) and n is not target
                    for n in ast.walk(tree)):
                 continue
-        tests = _list_var_uses_ok(scope, name, target)
+        tests = _list_var_uses_ok(tree if isinstance(scope, ast.Module) else scope, name, target)
         if not tests or not any(_in_loop(t, scope) for t in tests):
             continue
         set_name = fresh_name(tree, f"{name}_set", taken)
