@@ -95,6 +95,9 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=384)
     ap.add_argument("--timeout", type=float, default=10.0, help="per sandboxed run (s)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads for generation")
+    ap.add_argument("--arms", default="base,lora", help="which arms: base, lora or both (default)")
+    ap.add_argument("--cache", type=Path, help="directory caching each arm's generated candidates")
+    ap.add_argument("--generate-only", action="store_true", help="generate (and cache) without scoring")
     ap.add_argument("--json", type=Path, help="write per-row results and metrics here")
     args = ap.parse_args()
 
@@ -103,9 +106,25 @@ def main() -> None:
     problems = parse_problem_list(args.problems)
     rows = heldout_rows(args.pairs, problems)[: args.limit]
     arms = {"base": None, "base + LoRA": str(args.adapter)}
+    wanted = {"base": "base", "lora": "base + LoRA"}
+    arms = {k: v for k, v in arms.items() if k in {wanted[a] for a in args.arms.split(",")}}
     results, metrics = {}, {}
     for name, adapter in arms.items():
-        results[name] = run_arm(name, rows, args.tests, args, adapter)
+        # Generation is the slow part on CPU: an arm's candidates can be cached (--cache) and reused
+        # when model, adapter, problems and decoding are unchanged; scoring always reruns here.
+        signature = {"model": args.model, "adapter": adapter, "problems": [r["problem_id"] for r in rows],
+                     "max_new_tokens": args.max_new_tokens, "kb": args.kb}
+        cached = args.cache / f"{name.replace(' + ', '_').replace(' ', '_')}.json" if args.cache else None
+        if cached and cached.is_file() and json.loads(cached.read_text())["signature"] == signature:
+            results[name] = json.loads(cached.read_text())["rows"]
+            print(f"[{name}] reusing generated candidates from {cached}", file=sys.stderr)
+        else:
+            results[name] = run_arm(name, rows, args.tests, args, adapter)
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(json.dumps({"signature": signature, "rows": results[name]}))
+        if args.generate_only:
+            continue
         metrics[name] = {
             "single_shot": score(results[name], args.tests, "generated_answers"),
             "pipeline": score(results[name], args.tests, "pipeline_output"),
@@ -114,6 +133,8 @@ def main() -> None:
             "seconds": round(sum(r["seconds"] for r in results[name]), 1),
         }
 
+    if args.generate_only:
+        return
     from rich.console import Console
     from rich.table import Table
 

@@ -214,6 +214,11 @@ class Trainer:
                          "dropped_long": dropped + dropped_val})
 
         started, tokens = time.perf_counter(), 0
+        if val and step == 0:
+            # The untuned model's validation loss: the curve's starting point (paper Figs. 4–5).
+            row0 = {"step": 0, "val_loss": self.evaluate(model, val, pad_id, device), "elapsed_s": 0.0}
+            log.append(row0)
+            self._append_log(row0)
         stop_at = min(total, step + cfg.stop_after) if cfg.stop_after else total
         first_loss = next((r["loss"] for r in log if "loss" in r), None)
         last_loss = None

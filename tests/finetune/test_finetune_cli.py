@@ -20,7 +20,7 @@ def test_train_cli_writes_an_adapter_the_backend_loads(fasterpy_bin, tiny_model_
     out = tmp_path / "adapters" / "tiny"
     res = _run(fasterpy_bin, "train", "--model", str(tiny_model_dir), "--data", str(overfit_data),
                "--val", str(overfit_data), "-o", str(out), "--max-steps", "4", "--batch-size", "2",
-               "--grad-accum", "1", "--lr", "3e-2", "--eval-every", "2", "--threads", "1", "--no-progress")
+               "--grad-accum", "1", "--lr", "3e-2", "--eval-every", "2", "--threads", "1")
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 4 and summary["best_step"] in (2, 4)

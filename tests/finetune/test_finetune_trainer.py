@@ -27,10 +27,10 @@ def test_training_lowers_loss_and_writes_outputs(tiny_lm, overfit_data, tmp_path
     res = train(_config(overfit_data, out, val=overfit_data, eval_every=4, learning_rate=1e-2), model, tok)
     assert res.steps == 8
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == list(range(1, 9))
+    assert [r["step"] for r in log] == list(range(0, 9))
     val = [r["val_loss"] for r in log if "val_loss" in r]
-    assert len(val) == 2 and val[-1] < val[0]
-    assert log[-1]["loss"] < log[0]["loss"] * 0.9
+    assert len(val) == 3 and val[-1] < val[0]  # the untuned model's loss, then steps 4 and 8
+    assert log[-1]["loss"] < log[1]["loss"] * 0.9
     assert res.best_step == 8
     for name in ("adapter_model.safetensors", "adapter_config.json", "loss_curve.png", "training_args.json",
                  "training_summary.json", "last/adapter_model.safetensors"):
