@@ -19,12 +19,10 @@ tuples of builtins — so they can be compared anywhere without the user's class
 
 from __future__ import annotations
 
-import copyreg
 import functools
 import importlib
 import io
 import json
-import math
 import operator
 import os
 import pickle

@@ -98,3 +98,20 @@ def test_compare_runtimes_times_runs_that_return_none():
 
     est = compare_runtimes(lambda: time.sleep(0.004), lambda: None, repeats=3, warmup=0)
     assert est.runtime_a > est.runtime_b
+
+
+def test_few_noisy_rounds_get_a_wide_interval():
+    # 4 rounds that happen to favour B by ~15% under heavy noise: the bootstrap alone would accept.
+    a = [0.118, 0.101, 0.125, 0.112]
+    b = [0.100, 0.092, 0.104, 0.099]
+    est = bootstrap_speedup(a, b, threshold=1.1)
+    assert not est.accepted
+    assert est.low < 1.1 < est.speedup
+
+
+def test_t_quantile_matches_table_and_series():
+    from harness.compare import t_quantile
+
+    assert t_quantile(0.95, 3) == pytest.approx(3.182)
+    assert t_quantile(0.95, 100) == pytest.approx(1.984, abs=2e-3)
+    assert t_quantile(0.90, 10) == pytest.approx(1.812, abs=0.02)
