@@ -108,7 +108,8 @@ class HarnessMeasurer:
     def _function_samples(self, pair: Pair) -> tuple[list[float], list[float]] | None:
         from harness.function import call_function
 
-        calls = enamel_inputs(pair.meta["input_generator"], pair.meta.get("input_levels", ""))
+        calls = enamel_inputs(pair.meta["input_generator"], pair.meta.get("input_levels", ""), pool=self.pool,
+                              limits=self.limits)
         if not calls:
             self.failures[pair.key] = "input generator gave no inputs"
             return None
@@ -134,25 +135,39 @@ def pair_digest(pair: Pair) -> str:
     return h.hexdigest()
 
 
-def enamel_inputs(generator_src: str, levels: str, per_level: int = 1, seed: int = 0,
-                  max_size: int = 1000) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """Inputs from an ENAMEL `generate_input(size, lid, cid)`; sizes capped so a build stays short.
-    The generator is dataset code (not model output), run in-process with a fixed seed."""
-    import random
+_GENERATOR_DRIVER = """
+import random, math, string, itertools
+from typing import *
 
-    ns: dict[str, Any] = {}
-    exec("import random, math, string, itertools\nfrom typing import *\n" + generator_src, ns)  # noqa: S102 - trusted dataset code
-    gen = ns.get("generate_input")
-    if gen is None:
-        return []
-    ns["random"].seed(seed)
-    sizes = [int(x) for x in levels.split()] or [100]
+{generator}
+
+
+def _fasterpy_all_inputs(levels, per_level, seed, max_size):
+    random.seed(seed)
     calls = []
-    for lid, size in enumerate(sizes):
+    for lid, size in enumerate(levels):
         for cid in range(per_level):
-            args = gen(min(size, max_size), lid, cid)
-            calls.append((tuple(args) if isinstance(args, (tuple, list)) else (args,), {}))
+            args = generate_input(min(size, max_size), lid, cid)
+            calls.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
     return calls
+"""
+
+
+def enamel_inputs(generator_src: str, levels: str, per_level: int = 1, seed: int = 0, max_size: int = 1000,
+                  pool: Any = None, limits: Any = None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Inputs from an ENAMEL `generate_input(size, lid, cid)`, sizes capped so a build stays short.
+    The generator runs in the harness sandbox: some loop until a random input passes a check (and
+    can hang on unlucky draws), so it gets the same timeout and memory limit as the programs."""
+    from harness.function import call_function
+    from harness.limits import Limits
+
+    sizes = [int(x) for x in levels.split()] or [100]
+    source = _GENERATOR_DRIVER.format(generator=generator_src)
+    out = call_function(source, "_fasterpy_all_inputs", [((sizes, per_level, seed, max_size), {})],
+                        limits=limits or Limits(timeout_s=10.0), pool=pool)[0]
+    if not out.ok or not isinstance(out.result, list):
+        raise RuntimeError(f"input generator failed ({out.status}: {out.exception.message if out.exception else ''})")
+    return [(tuple(args), {}) for args in out.result]
 
 
 class LazyMeasurer:
