@@ -114,9 +114,9 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, candida
     if not total:
         raise FasterPyError("no captured calls to check the candidate on — capture inputs with a driver first (--driver)")
     orig_time = sum(c.runtime for _, c in jobs)
-    # A candidate 20× slower than the original is rejected anyway; do not wait the full limit for it,
+    # A candidate 10× slower than the original is rejected anyway; do not wait the full limit for it,
     # but never give either side less than a few times what the original needed in the driver.
-    limits = cfg.limits(max(2.0, min(cfg.timeout_s, 20 * orig_time + 1.0), 3 * orig_time + 2.0))
+    limits = cfg.limits(max(2.0, min(cfg.timeout_s, 10 * orig_time + 1.0), 3 * orig_time + 2.0))
     orig_limits = cfg.limits(max(cfg.timeout_s, 3 * orig_time + 5.0))
     tol = cfg.tolerance()
     orig_src = replay_source(original_source, path)

@@ -75,24 +75,28 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
     problem = syntax_problem(candidate, "program")
     if problem:
         return Verdict("exception", problem, tests_total=len(inputs))
-    limits = cfg.limits()
     total = len(inputs)
-
-    def once(code: str):
-        return run_program(code, inputs, runs=1, drop=0, limits=limits, pool=pool)
-
-    if expected is None:
-        ref = once(original)
-        expected = []
-        for i, t in enumerate(ref.tests):
-            if t.status != "ok":
-                why = _program_failure(t, i, total).feedback.replace("The code", "The original program", 1)
-                return Verdict("error", f"{why}\nThere is no reference output to check against — pass expected "
-                               "outputs (--tests DIR with output.N.txt files).", tests_total=total)
-            expected.append(t.stdout)
-    if len(expected) != total:
+    if expected is not None and len(expected) != total:
         raise FasterPyError(f"{total} test inputs but {len(expected)} expected outputs — give one output per input")
-    got = once(candidate)
+    orig_limits = cfg.limits()
+
+    def once(code: str, limits: Any, stop: bool = False):
+        return run_program(code, inputs, runs=1, drop=0, limits=limits, pool=pool, stop_on_failure=stop)
+
+    # The original runs first: it gives the reference outputs (when there are no expected ones), the
+    # time a candidate may take, and it must run cleanly to be timed against at all.
+    ref = once(original, orig_limits)
+    for i, t in enumerate(ref.tests):
+        if t.status != "ok":
+            why = _program_failure(t, i, total).feedback.replace("The code", "The original program", 1)
+            return Verdict("error", f"{why}\nA candidate cannot be checked or timed against a program that fails "
+                           "its own tests — fix the original or the tests (or raise --timeout).", tests_total=total)
+    if expected is None:
+        expected = [t.stdout for t in ref.tests]
+    slowest = max(float(t.mean_runtime or 0.0) for t in ref.tests)
+    # A candidate 10x slower than the original fails anyway: do not wait the full limit for it.
+    cand_limits = cfg.limits(max(1.0, min(cfg.timeout_s, 10 * slowest + 1.0)))
+    got = once(candidate, cand_limits, stop=True)
     passed = 0
     for i, (t, want) in enumerate(zip(got.tests, expected)):
         if t.status != "ok":
@@ -103,17 +107,22 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
                            details={"test": i, "expected": want[-2000:], "got": t.stdout[-2000:]})
         passed += 1
 
-    def timed(code: str):
+    def timed(code: str, limits: Any, who: str):
         def run() -> float:
-            res = once(code)
+            res = once(code, limits)
             bad = next(((i, t) for i, t in enumerate(res.tests) if t.status != "ok"), None)
             if bad is not None:  # it passed a moment ago: flaky (e.g. timing out under load)
-                raise RunFailed(_program_failure(bad[1], bad[0], total))
+                failure = _program_failure(bad[1], bad[0], total)
+                if who == "original":
+                    failure = Verdict("error", failure.feedback.replace("The code", "The original program", 1),
+                                      tests_total=total)
+                raise RunFailed(failure)
             return sum(float(t.mean_runtime or 0.0) for t in res.tests) / total
         return run
 
     try:
-        est = compare_runtimes(timed(original), timed(candidate), repeats=cfg.repeats, threshold=cfg.threshold,
+        est = compare_runtimes(timed(original, orig_limits, "original"), timed(candidate, cand_limits, "candidate"),
+                               repeats=cfg.repeats, threshold=cfg.threshold,
                                confidence=cfg.confidence, statistic=cfg.statistic, max_repeats=cfg.max_repeats)
     except RunFailed as failed:
         return failed.verdict

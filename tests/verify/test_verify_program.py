@@ -115,3 +115,17 @@ def test_load_program_tests_errors(tmp_path: Path):
 def test_output_diff_is_short():
     d = output_diff("\n".join(map(str, range(100))), "\n".join(str(-i) for i in range(1, 101)), max_lines=10)
     assert d.count("\n") <= 10 and "more diff lines" in d
+
+
+def test_broken_original_is_an_error_not_a_candidate_failure(count_pairs):
+    _, inputs, expected = count_pairs
+    v = verify_program("n, k = map(int, input().split())\nprint(n // 0)\n", FAST_COUNT_PAIRS, inputs, expected, FAST)
+    assert v.status == "error" and "The original program raised an exception" in v.feedback
+    assert "ZeroDivisionError" in v.feedback
+
+
+def test_hanging_candidate_is_stopped_early(count_pairs):
+    # the candidate's limit follows the original's runtime, not the (long) configured timeout
+    _, inputs, _ = count_pairs
+    v = verify_program("input()\nprint('ok')\n", "import time\ntime.sleep(60)\n", inputs, None, VerifyConfig(timeout_s=120))
+    assert v.status == "timeout" and "test 1 of 4" in v.feedback
