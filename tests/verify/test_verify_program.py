@@ -74,7 +74,8 @@ def test_exception_timeout_and_no_code(count_pairs):
 
 def test_same_program_is_not_faster(count_pairs):
     original, inputs, expected = count_pairs
-    v = verify_program(original, original, inputs, expected, VerifyConfig(repeats=4, max_repeats=4))
+    # the two small tests suffice: identical code must not come out 1.1x faster
+    v = verify_program(original, original, inputs[:2], expected[:2], VerifyConfig(repeats=4, max_repeats=4))
     assert v.status == "slower" and "not faster" in v.feedback
 
 
