@@ -34,12 +34,13 @@ import traceback
 import types
 
 # Modules a typical PIE / LeetCode program imports; importing them once here means each forked run
-# gets them for free (the warm-worker idea of the paper).
+# gets them for free (the warm-worker idea of the paper). Kept short on purpose: every MiB of warm
+# heap makes each fork and exit dearer (hashlib alone adds ~4 MiB), and a module left out is simply
+# imported by the program that needs it, inside its timed run, as in a fresh interpreter.
 PRELOAD = (
-    "abc array bisect builtins calendar cmath collections collections.abc contextlib copy copyreg "
-    "dataclasses datetime decimal enum fractions functools hashlib heapq io itertools json keyword "
-    "math numbers operator pickle pprint queue random re statistics string struct textwrap "
-    "threading time types typing unicodedata warnings weakref"
+    "abc array bisect cmath collections collections.abc contextlib copy copyreg dataclasses datetime "
+    "decimal enum fractions functools heapq itertools math numbers operator random re string time "
+    "typing warnings weakref"
 ).split()
 
 SAFE_ENV = {
@@ -361,9 +362,8 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
     if _RULESET >= 0 and not landlock_restrict(_RULESET):
         raise RuntimeError("landlock_restrict_self failed")
     close_fds_from(CHILD_REPORT_FD + 1)
-    os.chdir(scratch)
-    os.environ.update(HOME=scratch, TMPDIR=scratch, PWD=scratch)  # the rest was scrubbed in main()
-    tempfile.tempdir = scratch
+    # cwd, HOME, TMPDIR and tempfile.tempdir already point at the scratch directory: the worker set
+    # them when it made it (see _fresh_scratch), so the child inherits them for free.
     mem = int(limits["memory_mb"]) * 1024 * 1024
     cap = int(limits["output_bytes"])
     cpu = int(limits["timeout_s"]) + 1
@@ -381,15 +381,10 @@ def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: 
                 pass
     if FEATURES.get("seccomp"):
         install_seccomp()
-    # Fresh standard streams on the new fds; PIE programs use sys.stdin.buffer and open(0) too.
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
-    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace", line_buffering=True
-    )
-    if "random" in sys.modules:  # a fresh interpreter would seed from urandom; forked copies share state
-        sys.modules["random"].seed()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # sys.stdin/stdout/stderr are the interpreter's own stream objects on fds 0/1/2, which now
+    # are the run's memfds; the worker never reads or writes them, so their buffers are empty and
+    # they behave exactly like a fresh interpreter's redirected streams (block-buffered stdout).
+    # `random` reseeds itself in a forked child (os.register_at_fork), like a fresh interpreter.
 
 
 _SCRATCH = ""
@@ -402,6 +397,9 @@ def _fresh_scratch() -> str:
     global _SCRATCH, _RULESET
     if not _SCRATCH or not os.path.isdir(_SCRATCH):
         _SCRATCH = tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=SCRATCH_ROOT)
+        os.chdir(_SCRATCH)
+        os.environ.update(HOME=_SCRATCH, TMPDIR=_SCRATCH, PWD=_SCRATCH)
+        tempfile.tempdir = _SCRATCH
         if _RULESET >= 0:
             os.close(_RULESET)
             _RULESET = -1

@@ -91,12 +91,21 @@ class _Worker:
             close_fds=True,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the pool, not each worker
         )
-        hello = self._recv(deadline=time.monotonic() + 60)
+        self.pid: int = self.proc.pid
+        self.features: dict = {}
+
+    def wait_ready(self) -> "_Worker":
+        """Wait for the worker's hello (preloads and sandbox probes done)."""
+        try:
+            hello = self._recv(deadline=time.monotonic() + 60)
+        except (WorkerDied, TimeoutError, EOFError, pickle.UnpicklingError) as exc:
+            self.kill()
+            raise WorkerDied(f"worker did not start: {exc}") from exc
         if not isinstance(hello, dict) or not hello.get("hello"):
             self.kill()
             raise WorkerDied(f"worker did not start: {hello!r}")
-        self.pid: int = hello["pid"]
-        self.features: dict = hello["features"]
+        self.features = hello["features"]
+        return self
 
     def _recv(self, deadline: float | None):
         fd = self.proc.stdout.fileno()
@@ -186,8 +195,17 @@ class WorkerPool:
         self._closed = False
         self.respawns = 0
         try:
-            for _ in range(self.size):
-                self._add_worker()
+            # Start every worker first, then wait: their start-ups overlap.
+            starting = [_Worker(self._scratch, self._preload, self._network) for _ in range(self.size)]
+            for worker in starting:
+                with self._lock:
+                    self._all.append(worker)
+            for worker in starting:
+                self._idle.put(worker.wait_ready())
+        except WorkerDied as exc:
+            self.close()
+            raise FasterPyError(f"the sandbox workers could not start ({exc}) — run with "
+                                "FASTERPY_WORKER_DEBUG=1 to see the worker's errors") from exc
         except Exception:
             self.close()
             raise
@@ -195,7 +213,7 @@ class WorkerPool:
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="fasterpy-pool")
 
     def _add_worker(self) -> _Worker:
-        worker = _Worker(self._scratch, self._preload, self._network)
+        worker = _Worker(self._scratch, self._preload, self._network).wait_ready()
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)

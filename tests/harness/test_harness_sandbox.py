@@ -53,7 +53,9 @@ def test_infinite_loop_times_out(pool):
 
 
 def test_memory_bomb_hits_memory_limit(pool):
-    res = run1(pool, "x = []\nwhile True:\n    x.append(' ' * 10**6)\n")
+    # A generous timeout: on a loaded machine, faulting in even 128 MiB can take a while.
+    limits = pool.limits.with_(memory_mb=128, timeout_s=20.0)
+    res = run_program("x = []\nwhile True:\n    x.append(' ' * 10**6)\n", [""], runs=1, drop=0, pool=pool, limits=limits)
     assert res.status == "memory"
     assert res.tests[0].exception["type"] == "MemoryError"
     assert_pool_healthy(pool)
@@ -215,6 +217,11 @@ def test_monkeypatches_do_not_leak_into_the_next_program(pool):
         res = run1(pool, check)
         assert res.ok, res
         assert res.stdouts == ["4.0 2 2 1 True False False True\n"]
+
+
+def test_each_run_gets_fresh_randomness(pool):
+    res = run_program("import random\nprint(random.random())\n", [""] * 4, runs=1, drop=0, pool=pool)
+    assert res.ok and len(set(res.stdouts)) == 4  # forked copies do not replay one random stream
 
 
 def test_environment_is_scrubbed(pool, monkeypatch):
