@@ -33,10 +33,10 @@ PIE = REPO.parent / "shared" / "data" / "pie-dev"
 CONFIGS = {
     "rules": {"generation.backend": "rules", "use_retrieval": True},
     "rules-noret": {"generation.backend": "rules", "use_retrieval": False},
-    "qwen1.5b": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": True},
-    "qwen1.5b-noret": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": False},
     "qwen0.5b": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-0.5b", "use_retrieval": True},
     "qwen0.5b-noret": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-0.5b", "use_retrieval": False},
+    "qwen1.5b": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": True},
+    "qwen1.5b-noret": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": False},
 }
 
 
@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=8)
     ap.add_argument("--attempts", type=int, default=2)
     ap.add_argument("--candidates", type=int, default=1)
+    ap.add_argument("--llm-problems", type=int, default=None,
+                    help="Run the model configurations on only the first N problems of the subset (CPU time).")
     ap.add_argument("--max-new-tokens", type=int, default=768)
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", type=Path, default=None)
@@ -104,7 +106,7 @@ def main() -> None:
     subset = pick_subset(args.problems)
     inp = out_dir / "subset.jsonl"
     inp.write_text("".join(json.dumps(r) + "\n" for r in subset))
-    console = Console()
+    console = Console(force_terminal=False, width=160)
     console.print(f"{len(subset)} pie-dev problems: {', '.join(r['problem_id'] for r in subset)} → {out_dir}")
 
     results: dict[str, dict] = {}
@@ -120,26 +122,30 @@ def main() -> None:
                           "generation.max_new_tokens": args.max_new_tokens, "generation.temperature": 0.2})
         cfg = FasterPyConfig.load(out_dir, overrides)
         out = out_dir / f"{name}.jsonl"
+        llm = overrides["generation.backend"] != "rules"
+        limit = args.llm_problems if llm and args.llm_problems else None
         t0 = time.perf_counter()
-        summary = run_batch(inp, PIE / "public_test_cases", out, cfg,
+        summary = run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
                             on_row=lambda n, total, r: console.print(
                                 f"  {name} {n}/{total}: {r.status if r else 'done before'}"
-                                + (f" ({r.seconds:.1f} s)" if r else "")))
+                                + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
         wall = time.perf_counter() - t0
         rows = [json.loads(l) for l in out.read_text().splitlines()]
         secs = [r["fasterpy_seconds"] for r in rows]
         m = evaluate(out)
         results[name] = {"metrics": m.to_dict(), "median_s": statistics.median(secs) if secs else None,
+                         "problems": len(rows), "attempt_statuses": [r.get("fasterpy_attempt_statuses") for r in rows],
                          "verified": sum(r["fasterpy_status"] == "optimized" for r in rows),
                          "errors": sum(r["fasterpy_status"] == "error" for r in rows), "wall_s": wall}
         if not baseline_done:
             results["original"] = {"metrics": evaluate(out, slow_only=True).to_dict(), "median_s": None,
-                                   "verified": 0, "errors": 0}
+                                   "verified": 0, "errors": 0, "problems": len(subset)}
             baseline_done = True
+        (out_dir / "summary.json").write_text(json.dumps(results, indent=2))  # partial results survive
 
     table = Table(title=f"Pipeline quality on {len(subset)} pie-dev problems "
                         f"(attempts {args.attempts}, candidates {args.candidates}; own problem excluded from retrieval)")
-    for col in ("configuration", "Runtime_Mean", "%OPT", "Pass@1", "@Speedup", "PIE %Opt", "verified rows",
+    for col in ("configuration", "problems", "Runtime_Mean", "%OPT", "Pass@1", "@Speedup", "PIE %Opt", "verified rows",
                 "median s/problem"):
         table.add_column(col, justify="right" if col != "configuration" else "left")
     order = ["original"] + [n for n in results if n != "original"]
@@ -148,7 +154,7 @@ def main() -> None:
         if r is None:
             continue
         if "skipped" in r:
-            table.add_row(name, *(["—"] * 6), f"skipped: {r['skipped']}")
+            table.add_row(name, *(["—"] * 7), f"skipped: {r['skipped']}")
             continue
         m = r["metrics"]
 
@@ -157,10 +163,11 @@ def main() -> None:
 
         table.add_row(
             name,
+            str(r.get("problems", len(subset))),
             "—" if m["runtime_mean_model"] is None else f"{1000 * m['runtime_mean_model']:.2f} ms",
             pct(m["pct_opt"]), pct(m["pass_at_1"]),
             "—" if m["speedup"] is None else f"{m['speedup']:.3f}×",
-            pct(m["pie_pct_opt"]), f"{r['verified']}/{len(subset)}" if name != "original" else "—",
+            pct(m["pie_pct_opt"]), f"{r['verified']}/{r.get('problems', len(subset))}" if name != "original" else "—",
             "—" if r["median_s"] is None else f"{r['median_s']:.1f}",
         )
     console.print(table)

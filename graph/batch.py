@@ -100,6 +100,7 @@ def output_row(row: dict[str, Any], key: str, src: str, result: OptimizeResult, 
         "fasterpy_speedup": best.speedup if best else None,
         "fasterpy_ci": [best.ci_low, best.ci_high] if best else None,
         "fasterpy_attempts": len(result.attempts),
+        "fasterpy_attempt_statuses": [a.status for a in result.attempts],
         "fasterpy_seconds": round(result.seconds, 3),
         "fasterpy_error": result.error,
     })
