@@ -90,11 +90,13 @@ class _Interrupts:
 
 
 def _event_printer(console: Any):
+    from rich.markup import escape
+
     def show(event: Any) -> None:
         where = f"[{event.node}]"
         target = f" {event.target}" if event.target else ""
         step = f" ({event.step}/{event.total})" if event.step and event.total else ""
-        console.print(f"[dim]{where}{target}{step}[/dim] {event.message}", highlight=False, markup=True)
+        console.print(f"[dim]{escape(where + target + step)}[/dim] {escape(event.message)}", highlight=False)
 
     return show
 

@@ -32,8 +32,15 @@ def test_cli_optimizes_verifies_and_writes_with_backup(slow_stats, fasterpy_bin,
     original = slow_stats.read_bytes()
     expected_output = _program_output(slow_stats)
     res = _run(fasterpy_bin, "optimize", slow_stats, *[a for t in TARGETS for a in ("-f", t)], "--backend", "rules",
-               "--write", "--state-db", tmp_path / "runs.sqlite", cwd=slow_stats.parent)
+               "--write", "--learn", "--state-db", tmp_path / "runs.sqlite", cwd=slow_stats.parent)
     assert res.returncode == 0, res.stdout + res.stderr
+    # --learn: the accepted change is now a record of the user KB (a copy of the shipped one)
+    assert "added 1 record(s) to your knowledge base" in res.stdout
+    from kb.paths import cache_dir
+    from kb.store import KnowledgeBase
+
+    with KnowledgeBase.open(cache_dir() / "user-kb") as kb:
+        assert kb.records(source="user")
     assert "verified" in res.stdout and "CI" in res.stdout and "×" in res.stdout
     backup = slow_stats.with_name("slow_stats.py.bak")
     assert backup.read_bytes() == original
