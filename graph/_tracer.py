@@ -505,6 +505,16 @@ def _target_module():
         sys.modules[TARGET_MODULE] = mod
         if path and os.path.dirname(path) not in sys.path:
             sys.path.insert(0, os.path.dirname(path))
+        # A module inside a package (imported by the driver as pkg.mod) keeps its package, so its
+        # relative imports work; the folder above the top package goes on sys.path.
+        dotted = globals().get("_TARGET_MODULE_NAME") or ""
+        if "." in dotted:
+            mod.__package__ = dotted.rsplit(".", 1)[0]
+            root = path
+            for _ in range(dotted.count(".") + 1):
+                root = os.path.dirname(root)
+            if root not in sys.path:
+                sys.path.insert(0, root)
         source = globals()["_TARGET_SOURCE"]
         import linecache
 

@@ -50,6 +50,7 @@ class CapturedCalls:
     calls: dict[str, list[CapturedCall]]
     driver: str | None = None
     seen: dict[str, int] = field(default_factory=dict)  # calls observed (before the cap)
+    module_name: str | None = None  # the dotted name the driver imported the file under, if any
     notes: list[str] = field(default_factory=list)  # e.g. why some calls could not be recorded
 
     def total(self) -> int:
@@ -208,4 +209,7 @@ def capture_calls(
             if target not in data["wrapped"]:
                 raise FasterPyError(f"{who} never loaded {Path(path).name}, so {target!r} was never called — {_HOW}")
             raise FasterPyError(f"{who} never called {target!r}, so there are no inputs to check a rewrite on — {_HOW}")
-    return CapturedCalls(path=path, targets=targets, calls=calls, driver=driver, seen=dict(data["seen"]), notes=notes)
+    names = [n for n in data.get("module_names", []) if n != "__main__"]
+    module_name = max(names, key=lambda n: n.count("."), default=None)
+    return CapturedCalls(path=path, targets=targets, calls=calls, driver=driver, seen=dict(data["seen"]), notes=notes,
+                         module_name=module_name)

@@ -19,12 +19,14 @@ from harness.compare import compare_runtimes
 from harness.errors import FasterPyError
 
 
-def replay_source(target_source: str, path: str) -> str:
-    """The module text the sandbox runs for a replay: graph/_tracer.py plus the code under test."""
+def replay_source(target_source: str, path: str, module_name: str | None = None) -> str:
+    """The module text the sandbox runs for a replay: graph/_tracer.py plus the code under test
+    (and, for a module inside a package, its dotted name so relative imports resolve)."""
     from graph.capture import TRACER
 
     return (TRACER.read_text(encoding="utf-8")
-            + f"\n\n_TARGET_SOURCE = {target_source!r}\n_TARGET_PATH = {path!r}\n")
+            + f"\n\n_TARGET_SOURCE = {target_source!r}\n_TARGET_PATH = {path!r}\n"
+            + f"_TARGET_MODULE_NAME = {module_name!r}\n")
 
 
 def _inner_repeats(runtime: float, cfg: VerifyConfig) -> int:
@@ -119,8 +121,9 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, candida
     limits = cfg.limits(max(2.0, min(cfg.timeout_s, 10 * orig_time + 1.0), 3 * orig_time + 2.0))
     orig_limits = cfg.limits(max(cfg.timeout_s, 3 * orig_time + 5.0))
     tol = cfg.tolerance()
-    orig_src = replay_source(original_source, path)
-    cand_src = replay_source(spliced, path)
+    module_name = getattr(captured, "module_name", None)
+    orig_src = replay_source(original_source, path, module_name)
+    cand_src = replay_source(spliced, path, module_name)
     details: dict[str, Any] = {"mode": "function", "spliced_source": spliced}
 
     # Correctness. Everything runs on one warm worker, so original and candidate share the hash seed

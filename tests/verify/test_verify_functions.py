@@ -228,3 +228,28 @@ def test_hash_order_dependent_results_compare_under_one_seed(tmp_path: Path):
     v = verify_functions(path, path.read_text(), good, ["distinct_words"], cap, VerifyConfig(repeats=2, max_repeats=2, threshold=1.0))
     assert v.status in ("accepted", "slower"), v.feedback
     assert v.tests_passed == 1 and "nondeterministic_calls" not in v.details
+
+
+def test_module_inside_a_package_keeps_its_relative_imports(tmp_path: Path):
+    pkg = tmp_path / "proj" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def weight(x):\n    return x % 7\n")
+    (pkg / "scoring.py").write_text(textwrap.dedent('''
+        from .helpers import weight
+
+
+        def score(xs):
+            total = 0
+            for i in range(len(xs)):
+                total = total + weight(xs[i])
+            return total
+    '''))
+    (tmp_path / "proj" / "bench.py").write_text("from mypkg.scoring import score\nprint(score(list(range(5000))))\n")
+    cap = capture_calls(pkg / "scoring.py", ["score"], driver="python bench.py", cwd=tmp_path / "proj")
+    assert cap.module_name == "mypkg.scoring"
+    good = "def score(xs):\n    return sum(map(weight, xs))\n"
+    v = verify_functions(pkg / "scoring.py", (pkg / "scoring.py").read_text(), good, ["score"], cap,
+                         VerifyConfig(repeats=2, max_repeats=2, threshold=1.0))
+    assert v.status in ("accepted", "slower"), v.feedback
+    assert v.tests_passed == 1
