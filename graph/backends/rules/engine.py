@@ -50,7 +50,7 @@ def _parse(code: str) -> ast.Module:
         return ast.parse(code)
 
 
-def apply_rewrites(code: str, names: Iterable[str]) -> str | None:
+def apply_rewrites(code: str, names: Iterable[str], fmt: bool = True) -> str | None:
     """`code` with the named rewrites applied in canonical order; None if none changed anything."""
     tree = _parse(code)
     changed = False
@@ -66,16 +66,17 @@ def apply_rewrites(code: str, names: Iterable[str]) -> str | None:
     ast.fix_missing_locations(tree)
     out = ast.unparse(tree) + "\n"
     compile(out, "<candidate>", "exec")  # a rewrite bug must never hand out invalid code
-    return _format(out)
+    return _format(out) if fmt else out
 
 
 def applicable(code: str) -> list[str]:
+    """Names of the rewrites that change `code` on their own."""
     out = []
     for rw in REWRITES:
         try:
-            if apply_rewrites(code, [rw.name]) is not None:
+            if rw.apply(_parse(code)):
                 out.append(rw.name)
-        except (SyntaxError, ValueError, AssertionError):
+        except (SyntaxError, ValueError, AssertionError, RecursionError):
             continue
     return out
 
@@ -113,17 +114,17 @@ def candidates(code: str, suggestions: Sequence[object] = (), limit: int = 4, sk
     for size in range(len(names) - 1, 1, -1):
         combos += list(itertools.combinations(names, size))
     out: list[Candidate] = []
-    seen = {_format(code)}
+    seen = {ast.unparse(_parse(code)) + "\n"}
     produced = 0
     for combo in combos:
-        new = apply_rewrites(code, combo)
+        new = apply_rewrites(code, combo, fmt=False)
         if new is None or new in seen:
             continue
         seen.add(new)
         produced += 1
         if produced <= skip:
             continue
-        out.append(Candidate(new, combo))
+        out.append(Candidate(_format(new), combo))
         if len(out) >= limit:
             break
     return out
