@@ -79,3 +79,17 @@ def test_differences_name_the_place():
     assert d == "['a'][2]: 3 != 4"
     assert "length 3 != length 2" in first_difference(vf([1, 2, 3]), vf([1, 2]))
     assert "keys differ" in first_difference(vf({"a": 1}), vf({"b": 1}))
+
+
+def test_verify_config_from_dicts_objects_and_nested_sections():
+    from types import SimpleNamespace
+
+    from graph.verify import Verdict, VerifyConfig
+
+    assert VerifyConfig.of(None) == VerifyConfig()
+    assert VerifyConfig.of({"threshold": 1.3, "unknown": 1}).threshold == 1.3
+    cfg = VerifyConfig.of(SimpleNamespace(timeout_s=3.0, verify=SimpleNamespace(repeats=5)))
+    assert (cfg.timeout_s, cfg.repeats) == (3.0, 5)
+    assert VerifyConfig(float_rel_tol=1e-3).tolerance().rel == 1e-3
+    v = Verdict("slower", "x", speedup=1.02, ci_low=0.9, ci_high=1.1, tests_passed=3, tests_total=3)
+    assert v.describe() == "slower, 3/3 checks, 1.02× (95% CI 0.90–1.10)" and not v.accepted
