@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ def _inner_repeats(runtime: float, cfg: VerifyConfig) -> int:
 
 
 _POOL: Any = None
+_POOL_LOCK = threading.Lock()
 
 
 def _verify_pool() -> Any:
@@ -43,12 +45,13 @@ def _verify_pool() -> Any:
     global _POOL
     from harness.pool import WorkerPool
 
-    if _POOL is None or getattr(_POOL, "_closed", False):
-        import atexit
+    with _POOL_LOCK:
+        if _POOL is None or getattr(_POOL, "_closed", False):
+            import atexit
 
-        _POOL = WorkerPool(workers=1)
-        atexit.register(_POOL.close)
-    return _POOL
+            _POOL = WorkerPool(workers=1)
+            atexit.register(_POOL.close)
+        return _POOL
 
 
 def _replay(source: str, jobs: list[tuple[str, bytes, int]], limits: Any, outcome_wanted: bool = True,
