@@ -168,21 +168,25 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, candida
     timing = _timing_jobs(jobs, cfg)
     details["timed_calls"] = len(timing)
 
-    def timed(source: str):
+    def timed(source: str, run_limits: Any, who: str):
         def run() -> float:
-            outs = _replay(source, timing, limits, outcome_wanted=False, pool=run_pool)
+            outs = _replay(source, timing, run_limits, outcome_wanted=False, pool=run_pool)
             acc = 0.0
             for out in outs:
                 if "failure" in out:
+                    if who == "original":
+                        raise RunFailed(Verdict("error", f"The original failed while being timed: {tail(out['text'])}",
+                                                tests_passed=passed, tests_total=total))
                     raise RunFailed(Verdict("timeout" if out["failure"] == "timeout" else "exception",
-                                             f"The code failed while being timed: {tail(out['text'])}",
-                                             tests_passed=passed, tests_total=total))
+                                            f"The code failed while being timed: {tail(out['text'])}",
+                                            tests_passed=passed, tests_total=total))
                 acc += min(out["runtimes"])  # timeit practice: the least-disturbed repeat
             return acc
         return run
 
     try:
-        est = compare_runtimes(timed(orig_src), timed(cand_src), repeats=cfg.repeats, threshold=cfg.threshold,
+        est = compare_runtimes(timed(orig_src, orig_limits, "original"), timed(cand_src, limits, "candidate"),
+                               repeats=cfg.repeats, threshold=cfg.threshold,
                                confidence=cfg.confidence, statistic=cfg.statistic, max_repeats=cfg.max_repeats)
     except RunFailed as failed:
         failed.verdict.details.update(details)
