@@ -43,7 +43,12 @@ Bare().run()
 
 
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    for attempt in range(3):  # a tmux server that is just exiting refuses one command: retry
+        out = subprocess.run(["tmux", *args], capture_output=True, text=True)
+        if out.returncode == 0:
+            return out.stdout
+        time.sleep(0.5)
+    raise RuntimeError(f"tmux {' '.join(args[:2])} failed: {out.stderr.strip()}")
 
 
 def first_paint(command: str, marker: str, workdir: Path) -> float:

@@ -110,6 +110,15 @@ class FasterPyApp(App):
             return
         self.push_screen(SettingsScreen(config, settings_target(config, self.config_path, self.path)))
 
+    async def action_quit(self) -> None:
+        """Quitting during a run cancels it first, so no sandbox outlives the app."""
+        from fasterpy_tui.screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen) and screen.running:
+                screen.action_cancel()
+        self.exit()
+
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
 
@@ -60,6 +61,7 @@ class MainScreen(Screen):
         self.last_result = None
         self.run_seconds: float | None = None
         self.live_suggestions: dict[str, list] = {}
+        self.accepting = False  # an accept (maybe re-verifying hunks) is in flight
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self):
@@ -71,18 +73,29 @@ class MainScreen(Screen):
             with TabbedContent(id="tabs", initial="code"):
                 with TabPane("Code", id="code"):
                     yield CodeView(id="code-view")
+                # hidden tabs mount just after the first paint (Lazy): the file's functions show sooner
                 with TabPane("Progress", id="progress"):
-                    yield ProgressPanel(id="progress-panel")
+                    yield Lazy(ProgressPanel(id="progress-panel"))
                 with TabPane("Suggest", id="suggestions"):
-                    yield Label("Alg. 2 filter: the closest record, then the top k−1 by rate within Δs of it.", id="filter-note")
-                    yield SuggestionsTable(id="suggestions-table")
-                    yield Static(id="suggestion-detail", classes="detail", markup=False)
+                    yield Lazy(
+                        Vertical(
+                            Label("Alg. 2 filter: the closest record, then the top k−1 by rate within Δs of it.", id="filter-note"),
+                            SuggestionsTable(id="suggestions-table"),
+                            Static(id="suggestion-detail", classes="detail", markup=False),
+                            classes="tab-box",
+                        )
+                    )
                 with TabPane("Diff", id="diff"):
-                    yield DiffView(id="diff-view")
+                    yield Lazy(DiffView(id="diff-view"))
                 with TabPane("Evidence", id="evidence"):
-                    yield EvidencePanel(id="evidence-panel")
-                    yield AttemptHistory(id="attempts")
-                    yield Static(id="attempt-detail", classes="detail", markup=False)
+                    yield Lazy(
+                        Vertical(
+                            EvidencePanel(id="evidence-panel"),
+                            AttemptHistory(id="attempts"),
+                            Static(id="attempt-detail", classes="detail", markup=False),
+                            classes="tab-box",
+                        )
+                    )
         yield Static(id="status", markup=False)
         yield Footer()
 
@@ -92,9 +105,11 @@ class MainScreen(Screen):
         functions = self.query_one(FunctionList)
         functions.set_functions(self.session.functions, set(self.preselect))
         functions.focus()
-        self.query_one(EvidencePanel).show(None)
-        self.query_one(DiffView).clear_diff("No diff yet — select functions (space) and run (ctrl+r).")
-        self.set_status(f"{len(self.session.functions)} functions in {self.session.path.name} · space selects · ctrl+r runs · ? help")
+        undo = len(self.session.journal)
+        journal = f" · u undoes the last of {undo} earlier accepts" if undo else ""
+        self.set_status(
+            f"{len(self.session.functions)} functions in {self.session.path.name} · space selects · ctrl+r runs · ? help{journal}"
+        )
         if self.session.functions:
             self._show_code(self.session.functions[0])
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -293,6 +308,9 @@ class MainScreen(Screen):
         if self.running:
             self.report("wait for the run to finish (or esc) before accepting", error=True)
             return
+        if self.accepting:
+            self.report("still checking the previous accept — wait for it", error=True)
+            return
         review = self.session.current
         if review is None or review.candidate is None:
             self.report("no verified candidate to accept — select functions and run first (ctrl+r)", error=True)
@@ -303,12 +321,19 @@ class MainScreen(Screen):
             selected = None
         if selected is not None:
             self.set_status("re-verifying the selected hunks …")
+        self.accepting = True
         self._accept(selected)
 
     @work(thread=True, exclusive=True, group="accept", exit_on_error=False)
     def _accept(self, selected: set[int] | None) -> None:
         from fasterpy_tui.reverify import verify_partial
 
+        try:
+            self._accept_in_thread(selected, verify_partial)
+        finally:
+            self.app.call_from_thread(setattr, self, "accepting", False)
+
+    def _accept_in_thread(self, selected: set[int] | None, verify_partial) -> None:
         try:
             message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.app.config))
         except ConfirmationNeeded as exc:
@@ -343,8 +368,8 @@ class MainScreen(Screen):
             self.show_review()
 
     def action_undo(self) -> None:
-        if self.running:
-            self.report("wait for the run to finish (or esc) before undoing", error=True)
+        if self.running or self.accepting:
+            self.report("wait for the run or the accept to finish before undoing", error=True)
             return
         try:
             message = self.session.undo()

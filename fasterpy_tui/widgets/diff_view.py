@@ -46,7 +46,11 @@ class DiffView(VerticalScroll, can_focus=True):
         self.layout_mode = "auto"  # auto | unified | side-by-side
         self._old_lines: list[Text] = []
         self._new_lines: list[Text] = []
-        self._empty_message = "No diff yet."
+        self._empty_message = "No diff yet — select functions (space) and run (ctrl+r)."
+
+    def on_mount(self) -> None:
+        if not self.hunks:
+            self.rebuild()
 
     # -- data ---------------------------------------------------------------------------------
     def show(self, old_text: str, new_text: str, hunks: list[Hunk], title: str = "Diff") -> None:

@@ -29,6 +29,9 @@ class EvidencePanel(Static):
 
     BORDER_TITLE = "Evidence"
 
+    def on_mount(self) -> None:
+        self.show(None)
+
     def show(self, candidate) -> None:
         if candidate is None:
             self.update("No verified candidate yet — select functions and run (ctrl+r).")

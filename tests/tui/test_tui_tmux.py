@@ -23,7 +23,12 @@ class Tmux:
         self.name = name
 
     def cmd(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=30, check=True).stdout
+        for _ in range(3):  # a tmux server that is just exiting refuses one command: retry
+            out = subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                return out.stdout
+            time.sleep(0.5)
+        raise AssertionError(f"tmux {' '.join(args[:3])} failed: {out.stderr.strip()}")
 
     def keys(self, *keys: str) -> None:
         self.cmd("send-keys", "-t", self.name, *keys)
