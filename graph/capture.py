@@ -193,6 +193,10 @@ def capture_calls(
             text = ((proc.stdout or "").rstrip() + "\n" + (proc.stderr or "").rstrip()).strip()
             out = "\n".join(line for line in text.splitlines()[-12:] if line.strip())
             why += f"\n{out}" if out else ""
+        if "EOFError" in why and not driver:
+            raise FasterPyError(f"{who} reads standard input, which a driver run does not have:\n{why}\n— for a "
+                                "stdin→stdout program use program mode (--tests DIR or --input FILE, without -f), "
+                                "or give a driver with --driver")
         raise FasterPyError(f"{who} failed: {why}\n— fix it, or give a working driver with --driver")
     calls: dict[str, list[CapturedCall]] = {}
     notes: list[str] = []

@@ -171,3 +171,15 @@ def test_pytest_driver_that_collects_nothing_says_why(examples: Path, monkeypatc
     inv = examples / "inventory"
     with pytest.raises(FasterPyError, match="(?s)pytest exited with code 4.*not found"):
         capture_calls(inv / "inventory.py", ["Inventory.restock_list"], driver="pytest -q tests/nope.py", cwd=inv)
+
+
+def test_stdin_program_as_function_target_points_to_program_mode(tmp_path: Path):
+    path = _write(tmp_path, "prog.py", """
+        def solve(n):
+            return n * 2
+
+        if __name__ == "__main__":
+            print(solve(int(input())))
+    """)
+    with pytest.raises(FasterPyError, match="reads standard input.*program mode"):
+        capture_calls(path, ["solve"])
