@@ -484,7 +484,12 @@ def main(spec_path):
         if exc.code not in (None, 0):
             error = f"the driver exited with status {exc.code}"
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises a clear error
-        error = "the driver crashed:\n" + "".join(traceback.format_exc()[-3000:])
+        exc = sys.exc_info()[1]
+        here = os.path.abspath(__file__)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if os.path.abspath(f.filename) != here and "runpy" not in f.filename]
+        text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames[-10:]))
+        error = "the driver crashed:\n" + (text + "".join(traceback.format_exception_only(type(exc), exc)))[-3000:]
     finally:
         sys.settrace(None)
     rec.dump(spec["out"], error)
