@@ -263,13 +263,14 @@ class WorkerPool:
     def call(self, req: dict) -> dict:
         return self.submit(req).result()
 
-    def close(self) -> None:
-        if self._closed:
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (pending requests are cancelled; running ones finish when wait=True)."""
+        if getattr(self, "_closed", True):
             return
         self._closed = True
         executor = getattr(self, "_executor", None)
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=wait, cancel_futures=True)
         with self._lock:
             workers = list(self._all)
             self._all.clear()
@@ -294,7 +295,7 @@ class WorkerPool:
 
     def __del__(self) -> None:  # best effort; call close() or use `with`
         try:
-            self.close()
+            self.close(wait=False)  # never join: this may run on one of the executor's own threads
         except Exception:
             pass
 
