@@ -594,7 +594,7 @@ def _program_body(code: types.CodeType, filename: str):
             try:
                 exec(code, namespace)
             finally:
-                sys.stdout.flush()
+                _flush(sys.stdout)  # printing is part of the program's cost: timed
         except SystemExit as exc:
             exit_code = _exit_code_of(exc)
             status = "ok" if exit_code == 0 else "exit"
@@ -610,13 +610,29 @@ def _program_body(code: types.CodeType, filename: str):
             exc_info = _exc_info(exc, filename)
         t1 = time.perf_counter()
         c1 = time.thread_time()
+        # What interpreter shutdown would do, untimed: free the program's objects (file objects
+        # it left open, e.g. open(1, "w"), flush as they go) and flush every standard stream.
         try:
-            sys.stdout.flush()
+            namespace.clear()
+            gc.collect()
         except BaseException:
             pass
+        for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
+            try:
+                _flush(stream)
+            except BaseException:
+                pass
         send_json({"event": "end", "status": status, "runtime": t1 - t0, "cpu": c1 - c0, "exception": exc_info,
                    "exit_code": exit_code})
     return body
+
+
+def _flush(stream) -> None:
+    """Flush a stream the program may have replaced or closed (both are legal at exit)."""
+    if stream is not None and not getattr(stream, "closed", False):
+        flush = getattr(stream, "flush", None)
+        if callable(flush):
+            flush()
 
 
 def handle_program(req: dict) -> dict:

@@ -144,6 +144,18 @@ def test_program_cannot_kill_its_worker(pool):
     assert_pool_healthy(pool)
 
 
+def test_output_through_replaced_or_closed_streams(pool):
+    cases = {
+        "import sys\nprint('a')\nsys.stdout.close()\n": "a\n",
+        "import sys, io\nsys.stdout = io.StringIO()\nprint('hidden')\nsys.__stdout__.write('b\\n')\n": "b\n",
+        "f = open(1, 'w', closefd=False)\nf.write('c\\n')\n": "c\n",  # left open: flushed at exit
+    }
+    for code, expected in cases.items():
+        res = run1(pool, code)
+        assert res.ok, (code, res)
+        assert res.stdouts == [expected], code
+
+
 def test_reading_past_end_of_stdin(pool):
     res = run1(pool, "a = input()\nb = input()\n", stdin="only one line\n")
     assert res.status == "exception"
