@@ -63,6 +63,12 @@ def test_fast_input_keeps_eof_behaviour() -> None:
     assert "int(sys.stdin.readline())" not in new
 
 
+def test_fast_input_before_a_late_import() -> None:
+    # the helper and `import sys` must come before the first read, not after the last import
+    check("fast_input", "s = input()\nimport collections\nprint(collections.Counter(s).most_common(1))\n", "abca\n",
+          must=("_input()",))
+
+
 def test_fast_input_refuses_rebound_input_or_prompt() -> None:
     refuses("fast_input", "import sys\ninput = sys.stdin.readline\nn = int(input())\n")
     refuses("fast_input", "x = input('name? ')\nprint(x)\n")

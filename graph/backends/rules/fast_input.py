@@ -29,14 +29,8 @@ def _newline_insensitive(call: ast.Call) -> bool:
     return False
 
 
-def _ensure_import_sys(tree: ast.Module) -> bool:
-    """Add `import sys` unless it is already imported at module level; False if `sys` means
-    something else here."""
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Import) and any(a.name == "sys" and a.asname is None for a in stmt.names):
-            return True
-    if bindings_in_scope(tree, "sys") or any(isinstance(n, ast.Name) and n.id == "sys" for n in ast.walk(tree)):
-        return False
+def _top_index(tree: ast.Module) -> int:
+    """Index just after the module docstring and `from __future__` imports."""
     at = 0
     while at < len(tree.body):
         s = tree.body[at]
@@ -45,8 +39,28 @@ def _ensure_import_sys(tree: ast.Module) -> bool:
             at += 1
             continue
         break
+    return at
+
+
+def _ensure_import_sys(tree: ast.Module) -> int | None:
+    """Index of a module-level `import sys` that runs before any other code (added at the top when
+    the program has none there); None if `sys` means something else in this program."""
+    at = _top_index(tree)
+    k = at
+    while k < len(tree.body) and isinstance(tree.body[k], (ast.Import, ast.ImportFrom)):
+        if isinstance(tree.body[k], ast.Import) and any(a.name == "sys" and a.asname is None for a in tree.body[k].names):
+            return k
+        k += 1
+    has_sys_import = any(
+        isinstance(st, ast.Import) and any(a.name == "sys" and a.asname is None for a in st.names) for st in ast.walk(tree)
+    )
+    if not has_sys_import and any(isinstance(n, ast.Name) and n.id == "sys" for n in ast.walk(tree)):
+        return None
+    if any(isinstance(n, ast.arg) and n.arg == "sys" for n in ast.walk(tree)):
+        return None
+    # an `import sys` later in the file (or none): import it up front too, before the first read
     tree.body.insert(at, ast.Import(names=[ast.alias(name="sys")]))
-    return True
+    return at
 
 
 def apply(tree: ast.Module) -> bool:
@@ -65,7 +79,8 @@ def apply(tree: ast.Module) -> bool:
         return False
     # A program that catches EOFError relies on input()'s end-of-file behaviour: keep it exact.
     catches_eof = any(isinstance(n, ast.Name) and n.id == "EOFError" for n in ast.walk(tree))
-    if not _ensure_import_sys(tree):
+    sys_at = _ensure_import_sys(tree)
+    if sys_at is None:
         return False
     set_parents(tree)
     helper: str | None = None
@@ -78,7 +93,7 @@ def apply(tree: ast.Module) -> bool:
             new = ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[], keywords=[])
         replace_node(call, new)
     if helper is not None:
-        tree.body[_after_imports(tree):_after_imports(tree)] = _helper_def(helper)
+        tree.body[sys_at + 1:sys_at + 1] = _helper_def(helper)
     return True
 
 
@@ -94,24 +109,15 @@ def _readline() -> ast.expr:
 
 def _helper_def(name: str) -> list[ast.stmt]:
     # Same contract as input(): strip exactly one trailing newline, EOFError at end of input.
+    # sys.stdin is looked up per call: a caller may swap it after import (tests, the harness).
     src = (
-        f"def {name}(readline=sys.stdin.readline):\n"
-        "    line = readline()\n"
+        f"def {name}():\n"
+        "    line = sys.stdin.readline()\n"
         "    if not line:\n"
         "        raise EOFError('EOF when reading a line')\n"
         "    return line[:-1] if line[-1] == '\\n' else line\n"
     )
     return ast.parse(src).body
-
-
-def _after_imports(tree: ast.Module) -> int:
-    at = 0
-    for i, s in enumerate(tree.body):
-        if isinstance(s, (ast.Import, ast.ImportFrom)):
-            at = i + 1
-        elif i == 0 and isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
-            at = 1
-    return at
 
 
 REWRITE = Rewrite(
