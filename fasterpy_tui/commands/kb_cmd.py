@@ -16,12 +16,13 @@ kb_app = typer.Typer(help="Build, query and inspect knowledge bases of measured 
 KB_OPT = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB).")
 
 
-def _measurer(enabled: bool, timeout_s: float, workers: int | None, cache: Path | None = None):
+def _measurer(enabled: bool, timeout_s: float, workers: int | None, cache: Path | None = None,
+              cached_only: bool = False):
     if not enabled:
         return None
     from kb.builders.measure import LazyMeasurer
 
-    return LazyMeasurer(cache=cache, timeout_s=timeout_s, workers=workers)
+    return LazyMeasurer(cache=cache, cached_only=cached_only, timeout_s=timeout_s, workers=workers)
 
 
 def _llm_backend(backend: str | None, model: str | None, base_url: str | None):
@@ -53,6 +54,7 @@ def build_cmd(
     measure_timeout: float = typer.Option(5.0, help="Per-test timeout (s) when measuring."),
     workers: Optional[int] = typer.Option(None, help="Harness workers when measuring."),
     measure_cache: Optional[Path] = typer.Option(None, help="Measurement cache (jsonl; default: <out>/measurements.jsonl)."),
+    cached_only: bool = typer.Option(False, "--cached-only", help="Use cached measurements only; measure nothing new."),
     m_param: int = typer.Option(16, "--M", help="hnswlib M (new KB)."),
     ef_construction: int = typer.Option(200, help="hnswlib ef_construction (new KB)."),
     ef: int = typer.Option(64, help="hnswlib ef at query time (new KB)."),
@@ -91,7 +93,7 @@ def build_cmd(
                 it.tests = tests_by_problem[it.problem_id]
     summ = get_summarizer(summarizer, _llm_backend(backend, model, base_url) if summarizer == "llm" else None)
     kb = open_or_create(out, embedder, IndexParams(M=m_param, ef_construction=ef_construction, ef=ef))
-    meas = _measurer(measure, measure_timeout, workers, measure_cache or Path(out) / "measurements.jsonl")
+    meas = _measurer(measure, measure_timeout, workers, measure_cache or Path(out) / "measurements.jsonl", cached_only)
     try:
         report = build(kb, items, summarizer=summ, measure=meas, min_rate=min_rate, progress=progress, total=len(items))
     finally:

@@ -174,8 +174,9 @@ class LazyMeasurer:
     """Starts the harness pool only when a pair actually needs measuring, and remembers outcomes in
     a jsonl cache keyed by the pair's content, so a rebuild (or a resumed build) measures nothing twice."""
 
-    def __init__(self, cache: Path | None = None, **kwargs: Any) -> None:
+    def __init__(self, cache: Path | None = None, cached_only: bool = False, **kwargs: Any) -> None:
         self.kwargs = kwargs
+        self.cached_only = cached_only
         self._m: HarnessMeasurer | None = None
         self.cache_path = Path(cache) if cache else None
         self.cache: dict[str, dict[str, Any]] = {}
@@ -195,6 +196,9 @@ class LazyMeasurer:
     def __call__(self, pair: Pair) -> float | None:
         digest = pair_digest(pair)
         hit = self.cache.get(digest)
+        if hit is None and self.cached_only:
+            self._failures[pair.key] = "not in the measurement cache"
+            return None
         if hit is None:
             if self._m is None:
                 self._m = HarnessMeasurer(**self.kwargs)

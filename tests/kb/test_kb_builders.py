@@ -211,3 +211,20 @@ def test_llm_summarizer_through_the_openai_backend_and_a_local_server(tmp_path):
     assert rec.summary == "1. Uses a set for membership; 2. Reads input once." and rec.meta["summarizer"] == "llm"
     assert prompts and "-a = [1, 2]" in prompts[0] and "+a = {1, 2}" in prompts[0]
     assert prompts[0].startswith("You are an expert in the field of code execution efficiency optimization.")
+
+
+def test_measurement_cache_and_cached_only(tmp_path):
+    from kb.builders.measure import LazyMeasurer
+
+    tests = [("200000\n", f"{200000 * 199999 // 2}\n")]
+    pair = Pair(key="c1", slow=SLOW_PROG, fast=FAST_PROG, rate=None, problem_id="sum", tests=tests)
+    other = Pair(key="c2", slow=SLOW_PROG, fast=FAST_PROG + "\n# changed\n", rate=None, tests=tests)
+    cache = tmp_path / "m.jsonl"
+    first = LazyMeasurer(cache=cache, timeout_s=10, workers=1)
+    rate = first(pair)
+    first.close()
+    assert rate and rate > 2 and json.loads(cache.read_text())["key"] == "c1"
+    again = LazyMeasurer(cache=cache, cached_only=True)
+    assert again(pair) == rate  # from the cache, no pool started
+    assert again._m is None
+    assert again(other) is None and again.failures["c2"] == "not in the measurement cache"
