@@ -139,12 +139,24 @@ def load_energy_smells(path: Path, tests: dict[str, list[tuple[str, str]]] | Non
     """Use the LLM summary when both annotators accepted it (Final_Agreement == 1)."""
     for i, row in enumerate(_jsonl(path)):
         accepted = str(row.get("Final_Agreement", "")).strip() in ("1", "1.0", "True", "true")
-        summary = " ".join(str(row.get("inefficiency_summary", "")).split()) if accepted else ""
+        summary = _first_sentences(" ".join(str(row.get("inefficiency_summary", "")).split())) if accepted else ""
         pid = str(row.get("problem_id", ""))
         yield Pair(key=f"{source}:{row.get('unique_index', i)}", slow=row["slow_code"], fast=row["fast_code"],
                    rate=None, problem_id=pid, source=source, summary=summary,
                    summarizer="human-validated-llm" if summary else "",
                    tests=(tests or {}).get(pid, []))
+
+
+def _first_sentences(text: str, limit: int = 360) -> str:
+    """Whole sentences up to about `limit` characters: suggestions go into a prompt, keep them short."""
+    import re
+
+    out = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if out and len(out) + len(sentence) + 1 > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    return out
 
 
 def load_plain(path: Path, source: str = "user") -> Iterator[Pair]:
