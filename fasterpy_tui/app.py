@@ -50,8 +50,7 @@ class FasterPyApp(App):
         if self._config is None:
             from graph.config import FasterPyConfig
 
-            start = self.config_path or (self.path.parent if self.path else self.root)
-            self._config = FasterPyConfig.load(start)
+            self._config = load_config(self.config_path, self.path.parent if self.path else self.root)
         return self._config
 
     @config.setter
@@ -123,6 +122,29 @@ class FasterPyApp(App):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
+def load_config(config_path: Path | None, start: Path):
+    """--config FILE is read as it is (any name; `[tool.fasterpy]` or top-level keys); a missing
+    FILE means defaults that Save will create; without --config, the nearest config file wins."""
+    import tomllib
+
+    from graph.config import FasterPyConfig
+
+    if config_path is None:
+        return FasterPyConfig.load(start)
+    if config_path.is_dir():
+        return FasterPyConfig.load(config_path)
+    if not config_path.exists():
+        return FasterPyConfig.from_dict({})
+    try:
+        data = tomllib.loads(config_path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FasterPyError(f"cannot read settings from {config_path}: {exc} — fix or remove the file") from None
+    table = data.get("tool", {}).get("fasterpy", data) if isinstance(data.get("tool"), dict) else data
+    config = FasterPyConfig.from_dict(table)
+    config.source = str(config_path)
+    return config
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fasterpy-tui",
@@ -130,7 +152,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("file", nargs="?", help="Python file to optimize (a file picker opens without it)")
     parser.add_argument("-f", "--function", action="append", default=[], dest="targets", help="preselect a target (repeatable)")
-    parser.add_argument("--config", help="fasterpy.toml to read and save settings to")
+    parser.add_argument(
+        "--config",
+        help="settings file to read and to save the settings screen to (default: the nearest fasterpy.toml "
+        "or pyproject.toml [tool.fasterpy]; saving then writes fasterpy.toml beside the file)",
+    )
     parser.add_argument("--light", action="store_true", help="start in the light theme")
     return parser.parse_args(argv)
 

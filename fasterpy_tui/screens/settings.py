@@ -18,7 +18,7 @@ def settings_target(config, config_path: Path | None, file_path: Path | None) ->
     """Where Save writes: --config if given, the fasterpy.toml the settings came from, else a
     fasterpy.toml beside the file being optimized (never a pyproject.toml: we do not rewrite it)."""
     if config_path is not None:
-        return config_path
+        return config_path / "fasterpy.toml" if config_path.is_dir() else config_path
     source = Path(config.source) if config.source not in ("", "defaults") else None
     if source is not None and source.name == "fasterpy.toml":
         return source

@@ -167,3 +167,23 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path):
     out = subprocess.run([str(exe), str(tmp_path / "nope.py")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().startswith("error:") and "Traceback" not in out.stderr
+
+
+@sync
+async def test_config_flag_reads_and_saves_that_file(example, tmp_path):
+    from fasterpy_tui.app import load_config
+
+    custom = tmp_path / "team-settings.toml"
+    custom.write_text("attempts = 4\n[generation]\nbackend = \"rules\"\n")
+    assert load_config(custom, example.parent).attempts == 4
+    app = FasterPyApp(example, config_path=custom)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.screen.query_one("#attempts").value == "4"
+        app.screen.query_one("#attempts").value = "2"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert load_config(custom, example.parent).attempts == 2
+    assert not (example.parent / "fasterpy.toml").exists()

@@ -99,6 +99,13 @@ async def test_run_review_accept_hunk_undo_accept_all(example):
         assert verified, [r.reason for r in reviews]
         diff = screen.query_one(DiffView)
         assert diff.hunks
+        first = screen.session.index
+        await pilot.press("n")  # next target (running_means): its own review, then back
+        await pilot.pause()
+        assert screen.session.index == (first + 1) % len(reviews)
+        await pilot.press("p")
+        await pilot.pause()
+        assert screen.session.index == first and diff.hunks
 
         hunks = list(diff.hunks)
         if len(hunks) > 1:
@@ -197,3 +204,7 @@ async def test_file_changed_on_disk_is_not_overwritten(example):
         assert "changed on disk" in status_text(app)
         assert example.read_text() == edited
         assert not (example.parent / "slow_stats.py.bak").exists()
+        await pilot.press("r")  # reject: recorded, file untouched
+        await pilot.pause()
+        assert app.screen.session.current.decision == "rejected"
+        assert "rejected" in status_text(app) and example.read_text() == edited
