@@ -96,6 +96,8 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=768)
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--report-only", action="store_true",
+                    help="Generate nothing: tabulate the rows already in --out (an interrupted or partial run).")
     args = ap.parse_args()
 
     from graph.batch import run_batch
@@ -103,9 +105,12 @@ def main() -> None:
 
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="fasterpy-pipeline-quality-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    subset = pick_subset(args.problems)
     inp = out_dir / "subset.jsonl"
-    inp.write_text("".join(json.dumps(r) + "\n" for r in subset))
+    if args.report_only and inp.is_file():
+        subset = [json.loads(l) for l in inp.read_text().splitlines()]
+    else:
+        subset = pick_subset(args.problems)
+        inp.write_text("".join(json.dumps(r) + "\n" for r in subset))
     console = Console(force_terminal=False, width=160)
     console.print(f"{len(subset)} pie-dev problems: {', '.join(r['problem_id'] for r in subset)} → {out_dir}")
 
@@ -122,10 +127,13 @@ def main() -> None:
                           "generation.max_new_tokens": args.max_new_tokens, "generation.temperature": 0.2})
         cfg = FasterPyConfig.load(out_dir, overrides)
         out = out_dir / f"{name}.jsonl"
+        if args.report_only and not (out.is_file() and out.read_text().strip()):
+            results[name] = {"skipped": "not run (out of time)"}
+            continue
         llm = overrides["generation.backend"] != "rules"
         limit = args.llm_problems if llm and args.llm_problems else None
         t0 = time.perf_counter()
-        summary = run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
+        summary = None if args.report_only else run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
                             on_row=lambda n, total, r: console.print(
                                 f"  {name} {n}/{total}: {r.status if r else 'done before'}"
                                 + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
