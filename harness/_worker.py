@@ -587,6 +587,7 @@ def _program_body(code: types.CodeType, filename: str):
         exc_info = None
         exit_code = None
         status = "ok"
+        _prefault()
         send_json({"event": "start", "t": time.perf_counter()})
         c0 = time.thread_time()
         t0 = time.perf_counter()
@@ -625,6 +626,25 @@ def _program_body(code: types.CodeType, filename: str):
         send_json({"event": "end", "status": status, "runtime": t1 - t0, "cpu": c1 - c0, "exception": exc_info,
                    "exit_code": exit_code})
     return body
+
+
+# Names nearly every PIE program uses: loading them writes their refcounts, i.e. copies their pages.
+_NOOP = compile(
+    "abs; all; any; dict; enumerate; float; input; int; len; list; map; max; min; print; range; "
+    "reversed; set; sorted; str; sum; tuple; zip; open",
+    "<warm-up>", "exec",
+)
+
+
+def _prefault() -> None:
+    """Touch, untimed, the copy-on-write pages every run writes first (the eval loop's frame stack,
+    the stream objects, the clocks): otherwise each run pays those page copies inside its timing,
+    a bias of ~0.1 ms on a loaded machine."""
+    exec(_NOOP, {"__builtins__": __builtins__})
+    _flush(sys.stdout)
+    sys.stdin.buffer
+    time.perf_counter()
+    time.thread_time()
 
 
 def _flush(stream) -> None:
