@@ -15,6 +15,9 @@ from typing import Any
 from fasterpy_tui.review import TargetReview
 from fasterpy_tui.session import PartialVerifier
 
+# captured calls per (file, its content, targets, driver): re-recording them runs the driver again
+_CAPTURED: dict[tuple, Any] = {}
+
 
 def verify_partial(result: Any, config: Any, path: str | None = None) -> PartialVerifier | None:
     """A verifier for the session's accept(), or None when the run cannot re-verify a subset."""
@@ -23,13 +26,18 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
     source_path = path or result.path
 
     def check(review: TargetReview, partial_text: str) -> tuple[str, str]:
-        from graph.capture import capture_calls
-        from graph.capture import read_source
+        from graph.capture import capture_calls, read_source
         from graph.verify import verify_functions
 
         targets = review.targets or [review.target]
         original = read_source(source_path)
-        captured = capture_calls(source_path, targets, driver=getattr(config, "driver", None))
+        driver = getattr(config, "driver", None)
+        key = (str(source_path), hash(original), tuple(targets), driver)
+        captured = _CAPTURED.get(key)
+        if captured is None:
+            captured = capture_calls(source_path, targets, driver=driver)
+            _CAPTURED.clear()  # one file's calls at a time is all a session needs
+            _CAPTURED[key] = captured
         verdict = verify_functions(source_path, original, partial_text, targets, captured, config)
         if verdict.status == "accepted":
             return "verified", f"verified {verdict.speedup:.2f}× faster" if verdict.speedup else "verified"

@@ -117,9 +117,16 @@ async def test_run_review_accept_hunk_undo_accept_all(example):
             assert "failed verification" in msg or "press a again" in msg, msg
             assert example.read_text() == original
 
-        # accept one hunk: keep only the first hunk selected, accept (re-verified before writing)
-        diff.select_only({0})
-        await pilot.press("a")
+        # accept one hunk, by keyboard: space toggles the current hunk, down moves, h toggles too
+        assert diff.has_focus
+        diff.select_only(set(range(len(hunks))))
+        diff.current = 0
+        for _ in range(len(hunks) - 1):
+            await pilot.press("down")
+            await pilot.press("h" if _ % 2 else "space")
+        await pilot.pause()
+        assert diff.selected == {0}, diff.selected
+        await pilot.press("a")  # re-verified before anything is written
         await settle(pilot)
         msg = status_text(app)
         if "press a again" in msg:
