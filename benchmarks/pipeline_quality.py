@@ -11,6 +11,7 @@ row is the slow programs themselves, evaluated in the same run (the baseline).
         [--configs rules,rules-noret,qwen1.5b,qwen1.5b-noret,qwen0.5b,qwen0.5b-noret] [--out DIR]
 
 Outputs go to --out (default: a temp dir): one batch .jsonl per configuration and summary.json.
+A second run with the same --out reuses its subset and resumes each configuration's rows.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def main() -> None:
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="fasterpy-pipeline-quality-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     inp = out_dir / "subset.jsonl"
-    if args.report_only and inp.is_file():
+    if inp.is_file():  # reuse the subset of an earlier (or concurrent) run in the same --out
         subset = [json.loads(l) for l in inp.read_text().splitlines()]
     else:
         subset = pick_subset(args.problems)

@@ -154,6 +154,8 @@ def run_batch(
                 result = optimize_source(
                     src, label=f"{pid or 'row'}-{i}.py", config=config, services=svc,
                     tests_dir=tests / pid if pid else tests, exclude_problems=[pid] if pid else [],
+                    # the replay backend finds the row by submission id, else by row number
+                    key=str(row.get("submission_id_v0") or i),
                 )
                 fh.write(json.dumps(output_row(row, key, src, result, out_col)) + "\n")
                 fh.flush()
