@@ -91,7 +91,8 @@ class FasterPyApp(App):
             ("Function list", [("space, enter", "", "Select / unselect a target"), ("up, down", "", "Show its code")]),
             ("Diff view", list(DiffView.BINDINGS)),
             ("Suggestions", list(SuggestionsTable.BINDINGS) + [("click header", "", "Sort by that column")]),
-            ("Screens", [("tab, shift+tab", "", "Move focus"), ("ctrl+p", "", "Command palette (themes)")]),
+            ("Screens", [("tab, shift+tab", "", "Move focus"), ("ctrl+p", "", "Command palette (themes)"),
+                         ("ctrl+q", "", "Quit (also during a run: it is cancelled first)")]),
         ]
 
     def action_help(self) -> None:
@@ -108,6 +109,11 @@ class FasterPyApp(App):
             self.notify(str(exc), severity="error", timeout=8)
             return
         self.push_screen(SettingsScreen(config, settings_target(config, self.config_path, self.path)))
+
+    def on_unmount(self) -> None:
+        from fasterpy_tui.runner import close_sandbox_pool
+
+        close_sandbox_pool()  # the warm sandbox workers end with the app
 
     async def action_quit(self) -> None:
         """Quitting during a run cancels it first, so no sandbox outlives the app."""

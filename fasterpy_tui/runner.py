@@ -56,18 +56,35 @@ class RunHandle:
         """After a cancelled run has returned: close the process-wide sandbox pool (a fresh one is
         made by the next run) and stop anything else the run started. Returns how many processes
         had to be stopped by force."""
-        from harness import pool as harness_pool
-
-        # harness keeps one lazily created pool per process; after a cancel we want none of it left
-        shared = getattr(harness_pool, "_default_pool", None)
-        if shared is not None:
-            shared.close()
+        close_sandbox_pool()
         return self.reap(grace_s)
 
     def reap(self, grace_s: float = 2.0) -> int:
         """Stop every process the run started that is still alive (terminate, then kill).
         Returns how many had to be stopped."""
         return _stop([p for p in self.new_processes() if p.is_running()], grace_s)
+
+
+def close_sandbox_pool() -> int:
+    """Close every sandbox pool (harness.pool.WorkerPool) in this process. The pipeline keeps
+    lazily made, process-wide pools (harness's default pool, the verifier's replay pool); each
+    is re-created on next use once closed, so closing them is safe between runs. Found by type
+    rather than by their module globals, so new pools are covered too. Returns how many closed."""
+    import gc
+    import sys
+
+    harness_pool = sys.modules.get("harness.pool")
+    if harness_pool is None:
+        return 0
+    closed = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, harness_pool.WorkerPool):
+            try:
+                obj.close()
+                closed += 1
+            except Exception:  # a pool that cannot close cleanly is stopped by reap() below
+                pass
+    return closed
 
 
 def _stop(procs: list[psutil.Process], grace_s: float) -> int:

@@ -190,9 +190,20 @@ async def test_cancel_mid_run_leaves_no_processes(example):
         await settle(pilot)
         assert panel.state in ("cancelled", "done")
         assert app.screen.handle is None
+        left = [p for p in me.children(recursive=True) if p.pid not in before and p.is_running()
+                and p.status() != psutil.STATUS_ZOMBIE]
+        assert left == [], [(p.pid, p.cmdline()) for p in left]
+
+        # the session goes on: a new run (on one target) gets a fresh sandbox pool and finishes
+        functions = app.screen.query_one("#functions")
+        functions.deselect_all()
+        await select_targets(pilot, ["pairwise_close"])
+        await run_to_end(pilot)
+        assert panel.state == "done", [e.message for e in panel.events][-3:]
+        assert any(r.candidate for r in app.screen.session.reviews)
     left = [p for p in me.children(recursive=True) if p.pid not in before and p.is_running()
             and p.status() != psutil.STATUS_ZOMBIE]
-    assert left == [], left
+    assert left == [], [(p.pid, p.cmdline()) for p in left]
     assert example.read_bytes() == EXAMPLE.read_bytes()
 
 
