@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,8 @@ def heldout_rows(pairs: Path, problems: list[str]) -> list[dict]:
     return [rows[p] for p in problems if p in rows]
 
 
-def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, adapter: str | None) -> list[dict]:
+def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, adapter: str | None,
+            done: list[dict] | None = None, save: "Callable[[list[dict]], None] | None" = None) -> list[dict]:
     from graph.api import optimize_source
     from graph.config import FasterPyConfig
     from graph.nodes import Services
@@ -47,11 +49,14 @@ def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, 
         "timeout_s": args.timeout, "generation.threads": args.threads, "generation.timeout_s": 1800.0,
     }
     config = FasterPyConfig.load(ROOT, overrides)
-    out = []
+    out = list(done or [])
+    finished = {r["problem_id"] for r in out}
     svc = Services()
     try:
         for i, row in enumerate(rows, 1):
             pid = row["problem_id"]
+            if pid in finished:
+                continue
             t0 = time.perf_counter()
             result = optimize_source(row["input"], label=f"{pid}.py", config=config, services=svc,
                                      tests_dir=tests / pid, exclude_problems=[pid])
@@ -67,7 +72,10 @@ def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, 
                 "error": result.error,
                 "seconds": round(time.perf_counter() - t0, 1),
             })
-            print(f"[{name}] {i}/{len(rows)} {pid}: {out[-1]['verdict']} ({out[-1]['seconds']} s)", file=sys.stderr)
+            why = f" — {result.error or (first.feedback if first else '')}"[:300] if out[-1]["verdict"] != "accepted" else ""
+            print(f"[{name}] {i}/{len(rows)} {pid}: {out[-1]['verdict']} ({out[-1]['seconds']} s){why}", file=sys.stderr)
+            if save is not None:
+                save(out)  # per row: a time-boxed run keeps what it finished
     finally:
         svc.close()
     return out
@@ -82,11 +90,23 @@ def score(rows: list[dict], tests: Path, column: str) -> dict:
     return report.metrics.to_dict()
 
 
+def arm_metrics(rows: list[dict], tests: Path) -> dict:
+    """The paper's metrics on the single-shot candidates and on what the pipeline emitted."""
+    return {
+        "single_shot": score(rows, tests, "generated_answers"),
+        "pipeline": score(rows, tests, "pipeline_output"),
+        "accepted": sum(r["accepted"] for r in rows),
+        "no_code": sum(r["verdict"] == "no_code" for r in rows),
+        "verdicts": {r["problem_id"]: r["verdict"] for r in rows},
+        "seconds": round(sum(r["seconds"] for r in rows), 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--adapter", type=Path, default=ADAPTER)
-    ap.add_argument("--problems", type=Path, default=ADAPTER / "heldout_problems.txt",
+    ap.add_argument("--problems", type=Path, default=ROOT / "benchmarks" / "lora_effect_problems.txt",
                     help="held-out problem ids (kept out of the adapter's training data)")
     ap.add_argument("--pairs", type=Path, default=PIE_DEV / "dev_pairs.jsonl")
     ap.add_argument("--tests", type=Path, default=PIE_DEV / "public_test_cases")
@@ -98,13 +118,16 @@ def main() -> None:
     ap.add_argument("--arms", default="base,lora", help="which arms: base, lora or both (default)")
     ap.add_argument("--cache", type=Path, help="directory caching each arm's generated candidates")
     ap.add_argument("--generate-only", action="store_true", help="generate (and cache) without scoring")
+    ap.add_argument("--no-generate", action="store_true",
+                    help="score only what --cache holds (the problems every arm finished)")
     ap.add_argument("--json", type=Path, help="write per-row results and metrics here")
     args = ap.parse_args()
 
     from finetune.dataset import parse_problem_list
 
     problems = parse_problem_list(args.problems)
-    rows = heldout_rows(args.pairs, problems)[: args.limit]
+    # Shortest programs first, so a time-boxed run covers the most problems.
+    rows = sorted(heldout_rows(args.pairs, problems), key=lambda r: len(r["input"]))[: args.limit]
     arms = {"base": None, "base + LoRA": str(args.adapter)}
     wanted = {"base": "base", "lora": "base + LoRA"}
     arms = {k: v for k, v in arms.items() if k in {wanted[a] for a in args.arms.split(",")}}
@@ -115,26 +138,33 @@ def main() -> None:
         signature = {"model": args.model, "adapter": adapter, "problems": [r["problem_id"] for r in rows],
                      "max_new_tokens": args.max_new_tokens, "kb": args.kb}
         cached = args.cache / f"{name.replace(' + ', '_').replace(' ', '_')}.json" if args.cache else None
+        done: list[dict] = []
         if cached and cached.is_file() and json.loads(cached.read_text())["signature"] == signature:
-            results[name] = json.loads(cached.read_text())["rows"]
-            print(f"[{name}] reusing generated candidates from {cached}", file=sys.stderr)
-        else:
-            results[name] = run_arm(name, rows, args.tests, args, adapter)
+            done = json.loads(cached.read_text())["rows"]
+            print(f"[{name}] reusing {len(done)} generated candidates from {cached}", file=sys.stderr)
+
+        def save(out: list[dict], cached: Path | None = cached, signature: dict = signature) -> None:
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps({"signature": signature, "rows": results[name]}))
-        if args.generate_only:
+                cached.write_text(json.dumps({"signature": signature, "rows": out}))
+
+        if args.no_generate:
+            results[name] = done
+        else:
+            results[name] = run_arm(name, rows, args.tests, args, adapter, done, save)
+        if args.generate_only or args.no_generate:
             continue
-        metrics[name] = {
-            "single_shot": score(results[name], args.tests, "generated_answers"),
-            "pipeline": score(results[name], args.tests, "pipeline_output"),
-            "accepted": sum(r["accepted"] for r in results[name]),
-            "no_code": sum(r["verdict"] == "no_code" for r in results[name]),
-            "seconds": round(sum(r["seconds"] for r in results[name]), 1),
-        }
+        metrics[name] = arm_metrics(results[name], args.tests)
 
     if args.generate_only:
         return
+    if args.no_generate:
+        # Score only the problems every arm finished, so the arms are compared on the same set.
+        common = set.intersection(*({r["problem_id"] for r in rs} for rs in results.values()))
+        for name in results:
+            results[name] = [r for r in results[name] if r["problem_id"] in common]
+        rows = [r for r in rows if r["problem_id"] in common]
+        metrics = {name: arm_metrics(rs, args.tests) for name, rs in results.items()}
     from rich.console import Console
     from rich.table import Table
 

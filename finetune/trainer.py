@@ -311,6 +311,12 @@ class Trainer:
     def _save_adapter(self, model: Any, where: Path) -> None:
         where.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(where))
+        # peft records the resolved base path (for a packaged model, a cache directory on this
+        # machine); record the name the user trained on instead, which loads anywhere.
+        cfg_path = where / "adapter_config.json"
+        adapter_cfg = json.loads(cfg_path.read_text())
+        adapter_cfg["base_model_name_or_path"] = str(self.config.model)
+        self._write_json(cfg_path, adapter_cfg)
         self._write_json(where / ADAPTER_META, {"base_model": str(self.config.model), "lora_r": self.config.lora_r,
                                                 "lora_alpha": self.config.lora_alpha})
 
