@@ -43,6 +43,7 @@ class _Features:
     functions: int = 0
     assigns: int = 0
     calls: int = 0
+    sets: int = 0  # set literals, set comprehensions, set()/frozenset() calls
     imports: frozenset[str] = frozenset()
 
     def has(self, pattern: str) -> bool:
@@ -106,8 +107,12 @@ def _features(code: str) -> _Features:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             f.assigns += 1
+        elif isinstance(node, (ast.Set, ast.SetComp)):
+            f.sets += 1
         elif isinstance(node, ast.Call):
             f.calls += 1
+            if isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
+                f.sets += 1
         elif isinstance(node, ast.Import):
             mods.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -135,8 +140,6 @@ def _more(pattern: str) -> Callable[[_Features, _Features], bool]:
 
 
 _STDIN = r"sys\.stdin|open\(0\)|stdin\.buffer"
-_SET = r"\bset\(|\bfrozenset\(|=\s*\{\s*\}|\{[^:{}]+\}"
-_DICT = r"\bdict\(|defaultdict|=\s*\{\s*\}"
 
 RULES: list[_Rule] = [
     (1, lambda s, f: s.max_loop_depth >= 2 and f.max_loop_depth < s.max_loop_depth,
@@ -149,7 +152,7 @@ RULES: list[_Rule] = [
     (1, _added(r"\bheapq|heappush|heappop"), "Use a heap (heapq) to get the smallest/largest items in O(log n)"),
     (1, _added(r"accumulate\(|prefix|cumsum|acc\s*=\s*\[0\]"),
      "Precompute prefix sums (itertools.accumulate) so range sums take O(1)"),
-    (1, lambda s, f: (f.has(_SET) and not s.has(_SET)) or (s.in_list_literal > f.in_list_literal and f.has(_SET)),
+    (1, lambda s, f: (f.sets > 0 and s.sets == 0) or (s.in_list_literal > f.in_list_literal and f.sets > 0),
      "Use a set for membership tests (O(1) hash lookups) instead of searching a list"),
     (1, _added(r"\bCounter\("), "Count occurrences with collections.Counter instead of repeated counting loops or list.count"),
     (1, lambda s, f: s.count(r"\.count\(") > f.count(r"\.count\(") and f.count(r"\.count\(") == 0,
@@ -229,7 +232,8 @@ class OfflineSummarizer:
             diff = unified_diff(slow, fast, n=0)
             removed = sum(1 for l in diff.splitlines() if l.startswith("-") and not l.startswith("---"))
             added = sum(1 for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++"))
-            points = [f"Restructure the computation to do less work per step ({removed} lines replaced by {added})"]
+            lines = "line" if removed == 1 else "lines"
+            points = [f"Restructure the computation to do less work per step ({removed} {lines} replaced by {added})"]
         return format_points(points)
 
 
