@@ -26,6 +26,11 @@ def _measurer(enabled: bool, timeout_s: float, workers: int | None, cache: Path 
 
 
 def _llm_backend(backend: str | None, model: str | None, base_url: str | None):
+    from harness.errors import FasterPyError
+
+    if not (backend or model or base_url):
+        raise FasterPyError("--summarizer llm needs a model — pass --model (e.g. qwen2.5-coder-1.5b) or "
+                            "--base-url of an OpenAI-compatible server, or use --summarizer offline")
     from graph.backends.base import GenerationConfig
     from graph.backends.registry import get_backend
 

@@ -64,6 +64,12 @@ def test_user_errors_are_one_line_exit_2(fasterpy_bin, tmp_path):
     assert "Traceback" not in res.stderr and "count_pairs" in res.stderr
     res = _run(fasterpy_bin, "stats", "--kb", tmp_path / "missing")
     assert res.returncode == 2 and "no knowledge base" in res.stderr
+    res = _run(fasterpy_bin, "build", "--out", tmp_path / "kb")
+    assert res.returncode == 2 and "no input given" in res.stderr
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text('{"input": "x = 1", "target": "x = 2", "rate": 2}\n')
+    res = _run(fasterpy_bin, "build", "--out", tmp_path / "kb", "--pairs", pairs, "--summarizer", "llm")
+    assert res.returncode == 2 and "--summarizer llm needs a model" in res.stderr
 
 
 def test_build_add_query_reindex_on_a_new_kb(fasterpy_bin, tmp_path):
