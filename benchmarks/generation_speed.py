@@ -88,6 +88,7 @@ def run_one(name: str, cfg: GenerationConfig, codes: list[str], console: Console
     t0 = time.perf_counter()
     backend = get_backend(cfg, reuse=False)
     res.load_s = time.perf_counter() - t0
+    console.log(f"{name}: loaded in {res.load_s:.1f}s")
     for i, code in enumerate(codes):
         req = GenerationRequest(messages=build_messages(code, []), code=code, n=1)
         replies = backend.generate(req)
@@ -106,8 +107,9 @@ def run_one(name: str, cfg: GenerationConfig, codes: list[str], console: Console
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", type=int, default=5)
-    ap.add_argument("--max-new-tokens", type=int, default=96)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    # one thread by default: llama.cpp's spinning thread barriers collapse on a shared, oversubscribed CPU
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="*", default=None)
     args = ap.parse_args()
     console = Console(width=170)
