@@ -93,7 +93,38 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> str:
         return str(path)
     if text.startswith((".", "/", "~")) or text.count("/") > 1:
         raise FasterPyError(f"model path {text} does not exist — check the path")
-    return text  # a hub id; from_pretrained reports whether it is reachable
+    if not _in_hub_cache(text) and not os.environ.get("HF_HUB_OFFLINE") and not hub_reachable():
+        # from_pretrained would retry for about a minute before failing
+        raise FasterPyError(
+            f"model {text!r} is not a local path and the model hub is unreachable — pass a local model "
+            "directory, a GGUF file, or a packaged name (see `fasterpy models`)"
+        )
+    return text  # a hub id
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the model hub (HF_ENDPOINT, default huggingface.co) accepts a TCP connection."""
+    import socket
+    import urllib.parse
+
+    url = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an id the hub library rejects is simply not cached
+        return False
 
 
 def load_causal_lm(

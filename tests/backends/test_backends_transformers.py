@@ -242,3 +242,18 @@ def test_gguf_through_transformers_converts_once(tiny_model_dir: Path, tmp_path:
     # a second load reads the cached safetensors instead of converting again
     get_backend(cfg, reuse=False)
     assert (cached / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import socket
+
+    from graph.backends.hf_loading import load_causal_lm
+
+    with socket.socket() as s:  # a port nothing listens on stands in for an unreachable hub
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(FasterPyError, match="hub is unreachable"):
+        load_causal_lm("someorg/some-model")
