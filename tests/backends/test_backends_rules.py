@@ -228,6 +228,17 @@ def test_str_join_replaces_concatenation() -> None:
     """, must=('"".join', "s_parts"), must_not=("s += ",))
 
 
+def test_str_join_with_a_longer_concatenation_chain() -> None:
+    check("str_join", """
+        def report(rows):
+            out = ""
+            for name, v in rows:
+                out = out + name + ": " + "%.2f" % v + "\\n"
+            return out
+        print(report([("a", 1.5), ("b", 2.25)]), end="")
+    """, must=("out_parts_append(name + \": \" + \"%.2f\" % v + \"\\n\")",))
+
+
 def test_str_join_refuses_when_the_partial_string_is_read() -> None:
     refuses("str_join", """
         s = ""

@@ -30,12 +30,10 @@ def _accumulations(loop: ast.stmt, name: str) -> list[ast.stmt] | None:
             found.append(n)
         elif (isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
               and n.targets[0].id == name):
-            v = n.value
-            if (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name)
-                    and v.left.id == name and name not in _own(v.right, name)):
-                found.append(n)
-            else:
+            rest = _rest_after(n.value, name)
+            if rest is None:
                 return None
+            found.append(n)
         elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             if name in {x.id for x in ast.walk(n) if isinstance(x, ast.Name)}:
                 return None
@@ -51,8 +49,32 @@ def _own(node: ast.AST, name: str) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == name}
 
 
+def _add_chain(node: ast.expr) -> list[ast.expr]:
+    """`a + b + c` (left-nested) → [a, b, c]."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return [*_add_chain(node.left), node.right]
+    return [node]
+
+
+def _rest_after(value: ast.expr, name: str) -> ast.expr | None:
+    """For `name + x + y`, the expression `x + y` (same evaluation order); None otherwise."""
+    parts = _add_chain(value)
+    if len(parts) < 2 or not (isinstance(parts[0], ast.Name) and parts[0].id == name):
+        return None
+    if any(name in _own(p, name) for p in parts[1:]):
+        return None
+    rest = parts[1]
+    for p in parts[2:]:
+        rest = ast.BinOp(left=rest, op=ast.Add(), right=p)
+    return rest
+
+
 def _piece(stmt: ast.stmt) -> ast.expr:
-    return stmt.value if isinstance(stmt, ast.AugAssign) else stmt.value.right  # type: ignore[union-attr]
+    if isinstance(stmt, ast.AugAssign):
+        return stmt.value
+    rest = _rest_after(stmt.value, stmt.targets[0].id)  # type: ignore[attr-defined]
+    assert rest is not None
+    return rest
 
 
 def apply(tree: ast.Module) -> bool:
