@@ -90,6 +90,11 @@ def score(rows: list[dict], tests: Path, column: str) -> dict:
     return report.metrics.to_dict()
 
 
+def _same_setup(a: dict, b: dict) -> bool:
+    """Cached candidates are reusable per problem when everything but the problem list matches."""
+    return {k: v for k, v in a.items() if k != "problems"} == {k: v for k, v in b.items() if k != "problems"}
+
+
 def arm_metrics(rows: list[dict], tests: Path) -> dict:
     """The paper's metrics on the single-shot candidates and on what the pipeline emitted."""
     return {
@@ -139,8 +144,8 @@ def main() -> None:
                      "max_new_tokens": args.max_new_tokens, "kb": args.kb}
         cached = args.cache / f"{name.replace(' + ', '_').replace(' ', '_')}.json" if args.cache else None
         done: list[dict] = []
-        if cached and cached.is_file() and json.loads(cached.read_text())["signature"] == signature:
-            done = json.loads(cached.read_text())["rows"]
+        if cached and cached.is_file() and _same_setup(json.loads(cached.read_text())["signature"], signature):
+            done = [r for r in json.loads(cached.read_text())["rows"] if r["problem_id"] in signature["problems"]]
             print(f"[{name}] reusing {len(done)} generated candidates from {cached}", file=sys.stderr)
 
         def save(out: list[dict], cached: Path | None = cached, signature: dict = signature) -> None:
