@@ -66,25 +66,12 @@ class RunHandle:
 
 
 def close_sandbox_pool() -> int:
-    """Close every sandbox pool (harness.pool.WorkerPool) in this process. The pipeline keeps
-    lazily made, process-wide pools (harness's default pool, the verifier's replay pool); each
-    is re-created on next use once closed, so closing them is safe between runs. Found by type
-    rather than by their module globals, so new pools are covered too. Returns how many closed."""
-    import gc
+    """Close every sandbox pool in this process (harness.pool.close_all); only if the harness was
+    ever imported. Returns how many closed."""
     import sys
 
     harness_pool = sys.modules.get("harness.pool")
-    if harness_pool is None:
-        return 0
-    closed = 0
-    for obj in gc.get_objects():
-        if isinstance(obj, harness_pool.WorkerPool):
-            try:
-                obj.close()
-                closed += 1
-            except Exception:  # a pool that cannot close cleanly is stopped by reap() below
-                pass
-    return closed
+    return harness_pool.close_all() if harness_pool is not None else 0
 
 
 def _stop(procs: list[psutil.Process], grace_s: float) -> int:

@@ -7,6 +7,7 @@ Public API (stable):
         .call(request) -> dict                                 submit + wait
         .size, .features, .worker_pids(), .close(); a context manager
     default_pool() -> WorkerPool      a process-wide pool sized to the machine, closed at exit
+    close_all() -> int                close every open pool of this process (e.g. on cancel)
     machine_workers() -> int          CPUs this process may use
 
 Requests are plain dicts built by harness.program and harness.function; callers normally use
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
@@ -211,6 +213,7 @@ class WorkerPool:
             raise
         self.features: dict = dict(self._all[0].features)
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="fasterpy-pool")
+        _open_pools.add(self)
 
     def _add_worker(self) -> _Worker:
         worker = _Worker(self._scratch, self._preload, self._network).wait_ready()
@@ -302,6 +305,22 @@ class WorkerPool:
 
 _default_pool: WorkerPool | None = None
 _default_lock = threading.Lock()
+_open_pools: "weakref.WeakSet[WorkerPool]" = weakref.WeakSet()
+
+
+def close_all() -> int:
+    """Close every pool this process opened and has not closed; returns how many. Process-wide
+    pools (default_pool(), the verifier's replay pool) are re-created on next use, so this is safe
+    between runs."""
+    closed = 0
+    for pool in list(_open_pools):
+        if not pool._closed:
+            try:
+                pool.close()
+                closed += 1
+            except Exception:  # a pool that cannot close cleanly still has its workers killed
+                pass
+    return closed
 
 
 def default_pool() -> WorkerPool:

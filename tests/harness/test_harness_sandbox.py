@@ -290,3 +290,18 @@ def test_dead_worker_is_detected_and_replaced(pool):
 
 def test_pool_still_answers_after_everything(pool):
     assert_pool_healthy(pool)
+
+
+def test_close_all_closes_open_pools_and_the_default_pool_comes_back():
+    from harness import pool as harness_pool
+    from harness.program import run_program
+
+    own = harness_pool.WorkerPool(workers=1)
+    shared = harness_pool.default_pool()
+    pids = own.worker_pids() + shared.worker_pids()
+    assert harness_pool.close_all() >= 2
+    assert own._closed and shared._closed
+    import psutil
+
+    assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert run_program("print(6 * 7)", [""]).tests[0].stdout.strip() == "42"  # re-created on use
