@@ -9,41 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.result import Attempt
 from kb.records import Suggestion
-
-
-@dataclass
-class VerdictView:
-    status: str
-    feedback: str = ""
-    speedup: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    runtime_before: float | None = None
-    runtime_after: float | None = None
-    tests_passed: int = 0
-    tests_total: int = 0
-
-    @classmethod
-    def of(cls, verdict: Any) -> VerdictView:
-        if verdict is None:
-            return cls(status="none")
-        if isinstance(verdict, dict):
-            get = verdict.get
-        else:
-            def get(name, default=None):
-                return getattr(verdict, name, default)
-        return cls(
-            status=str(get("status", "none")),
-            feedback=get("feedback", "") or "",
-            speedup=get("speedup"),
-            ci_low=get("ci_low"),
-            ci_high=get("ci_high"),
-            runtime_before=get("runtime_before"),
-            runtime_after=get("runtime_after"),
-            tests_passed=get("tests_passed", 0) or 0,
-            tests_total=get("tests_total", 0) or 0,
-        )
 
 
 @dataclass
@@ -59,7 +26,7 @@ class AttemptView:
 class Candidate:
     target: str
     source: str  # a module containing the optimized target (spliced into the file on accept)
-    verdict: VerdictView
+    verdict: Attempt  # the verifier's evidence for this candidate (graph.result.Attempt)
     mode: str = ""  # how it was verified: "function" | "program"
     label: str = ""  # "candidate 1.2": attempt 1, its 2nd candidate
 
@@ -126,7 +93,7 @@ def reviews_from_result(result: Any) -> list[TargetReview]:
             reviews.append(TargetReview(**common, reason=reason))
             continue
         for rank, a in enumerate(verified, 1):
-            candidate = Candidate(tr.target, a.code, VerdictView.of(a), mode=result.mode,
+            candidate = Candidate(tr.target, a.code, a, mode=result.mode,
                                   label=f"candidate {a.number}.{a.candidate}")
             reviews.append(TargetReview(**common, candidate=candidate, rank=rank, of=len(verified)))
     return reviews
