@@ -81,6 +81,9 @@ class _Worker:
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            # Resolve every dynamic symbol at load time, in the worker: lazily bound ones would be
+            # resolved again (and their GOT pages copied) in every forked child that calls them.
+            "LD_BIND_NOW": "1",
         }
         debug = os.environ.get("FASTERPY_WORKER_DEBUG")
         self.proc = subprocess.Popen(
