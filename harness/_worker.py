@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import gc
 import importlib
 import io
@@ -21,26 +22,26 @@ import json
 import linecache
 import os
 import pickle
-import platform
 import resource
 import select
-import shutil
 import signal
 import struct
 import sys
-import tempfile
 import time
 import traceback
 import types
 
-# Modules a typical PIE / LeetCode program imports; importing them once here means each forked run
-# gets them for free (the warm-worker idea of the paper). Kept short on purpose: every MiB of warm
-# heap makes each fork and exit dearer (hashlib alone adds ~4 MiB), and a module left out is simply
-# imported by the program that needs it, inside its timed run, as in a fresh interpreter.
+# Modules PIE programs import most (counted over pie-dev's 2154 programs: collections, math,
+# fractions, itertools, functools, re, copy, heapq, bisect, string, ...); importing them once here
+# means each forked run gets them for free (the warm-worker idea of the paper). Kept short on
+# purpose: every page of warm heap a child touches is a copy-on-write fault and every loaded
+# library adds mappings to copy at fork. A module left out is simply imported by the program that
+# needs it, inside its timed run, as in a fresh interpreter. `random` stays out on purpose: it
+# reseeds itself in every forked child (os.register_at_fork), ~50 page faults per run even for
+# programs that never use it; a program that imports it gets a fresh seed, as in a new interpreter.
 PRELOAD = (
-    "abc array bisect cmath collections collections.abc contextlib copy copyreg dataclasses datetime "
-    "decimal enum fractions functools heapq itertools math numbers operator random re string time "
-    "typing warnings weakref"
+    "array bisect collections copy decimal fractions functools heapq itertools math operator re "
+    "string time"
 ).split()
 
 SAFE_ENV = {
@@ -54,6 +55,7 @@ SAFE_ENV = {
 }
 
 CHILD_REPORT_FD = 3
+_PARKED: tuple[int, ...] = ()  # what the worker keeps on fds 0-3 between runs (/dev/null, its stderr)
 HARNESS_FAILURE_EXIT = 97
 FRAME_HEAD = struct.Struct("<cI")
 CTL_HEAD = struct.Struct("<Q")
@@ -203,7 +205,7 @@ _SYSCALLS = {
 
 
 def _seccomp_program(pid: int) -> list[tuple[int, int, int, int]] | None:
-    nr = _SYSCALLS.get(platform.machine())
+    nr = _SYSCALLS.get(os.uname().machine)
     if nr is None:
         return None
     LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -300,15 +302,24 @@ def install_seccomp() -> bool:
     for offset, sign in patches:
         _K.pack_into(view, offset, pid if sign > 0 else (-pid) & 0xFFFFFFFF)
     PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
-    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    if not _NO_NEW_PRIVS and _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     return _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) == 0
 
 
-def close_fds_from(first: int) -> None:
-    """close_range(2) in one system call; os.closerange loops over every number on some builds."""
-    if _libc.syscall(436, ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF), ctypes.c_uint(0)) != 0:
-        os.closerange(first, 1 << 16)
+_NO_NEW_PRIVS = False  # set in the worker itself once; its children inherit it
+
+
+def set_no_new_privs() -> bool:
+    """No set-uid gains for the worker and all it forks (seccomp and Landlock need it anyway)."""
+    global _NO_NEW_PRIVS
+    _NO_NEW_PRIVS = _prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+    return _NO_NEW_PRIVS
+
+
+# os.closerange uses close_range(2) where the kernel has it and loops up to its bound otherwise.
+_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+_FD_LIMIT = _NOFILE if 0 < _NOFILE < (1 << 20) else 1 << 20
 
 
 _libc.syscall.restype = ctypes.c_long
@@ -384,31 +395,29 @@ def _exc_info(exc: BaseException, filename: str, tail_lines: int = 20) -> dict:
     return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": tail[-4000:]}
 
 
-def _child_setup(in_fd: int, out_fd: int, err_fd: int, report_fd: int, scratch: str, limits: dict) -> None:
-    os.setpgid(0, 0)
-    os.dup2(in_fd, 0)
-    os.dup2(out_fd, 1)
-    os.dup2(err_fd, 2)
-    if report_fd != CHILD_REPORT_FD:
-        os.dup2(report_fd, CHILD_REPORT_FD)
-    close_fds_from(CHILD_REPORT_FD + 1)
-    # cwd, HOME, TMPDIR and tempfile.tempdir already point at the scratch directory, and the worker
-    # itself is Landlock-restricted to it (see _enter_scratch): the child inherits all of that for free.
+def _rlimits(limits: dict) -> list[tuple[int, tuple[int, int]]]:
+    """The per-run limits as setrlimit arguments (built in the worker, applied in the child)."""
     mem = int(limits["memory_mb"]) * 1024 * 1024
     cap = int(limits["output_bytes"])
     cpu = int(limits["timeout_s"]) + 1
-    for res, value in (
-        (resource.RLIMIT_AS, (mem, mem)),
-        (resource.RLIMIT_FSIZE, (cap, cap)),
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_CORE, (0, 0)),
-        (resource.RLIMIT_NPROC, (1, 1)) if os.getuid() != 0 else (None, None),
-    ):
-        if res is not None:
-            try:
-                resource.setrlimit(res, value)
-            except (ValueError, OSError):
-                pass
+    out = [(resource.RLIMIT_AS, (mem, mem)), (resource.RLIMIT_FSIZE, (cap, cap)),
+           (resource.RLIMIT_CPU, (cpu, cpu + 1))]
+    if os.getuid() != 0:
+        out.append((resource.RLIMIT_NPROC, (1, 1)))
+    return out
+
+
+def _child_setup(rlimits: list) -> None:
+    """Everything the child does before the program. Kept to a few calls on purpose: each page of
+    the warm heap that Python touches here is a copy-on-write fault paid on every run. The worker
+    already put the run's stdin, stdout, stderr and report pipe on fds 0-3, set the child's process
+    group, and (once, for good) its cwd, HOME, TMPDIR, Landlock domain and RLIMIT_CORE."""
+    os.closerange(CHILD_REPORT_FD + 1, _FD_LIMIT)  # close_range(2): one system call
+    for res, value in rlimits:
+        try:
+            resource.setrlimit(res, value)
+        except (ValueError, OSError):
+            pass
     if FEATURES.get("seccomp"):
         install_seccomp()
     # sys.stdin/stdout/stderr are the interpreter's own stream objects on fds 0/1/2, which now
@@ -425,10 +434,9 @@ def _enter_scratch() -> None:
     (so every child it forks) to writing only there. Restricting once here instead of in every
     child saves a Landlock domain per run; the worker never needs to write anywhere else."""
     global _SCRATCH
-    _SCRATCH = tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=SCRATCH_ROOT)
+    _SCRATCH = _make_dir("w")
     os.chdir(_SCRATCH)
-    os.environ.update(HOME=_SCRATCH, TMPDIR=_SCRATCH, PWD=_SCRATCH)
-    tempfile.tempdir = _SCRATCH
+    os.environ.update(HOME=_SCRATCH, TMPDIR=_SCRATCH, PWD=_SCRATCH)  # a program's tempfile uses it
     if FEATURES.get("landlock"):
         ruleset = landlock_ruleset(_SCRATCH, int(FEATURES["landlock"]), network=ALLOW_NETWORK)
         if ruleset < 0 or not landlock_restrict(ruleset):
@@ -437,17 +445,49 @@ def _enter_scratch() -> None:
             os.close(ruleset)
 
 
-def _chmod_and_retry(func, path, _exc_info) -> None:
-    """rmtree's error hook: a program may leave directories it made unreadable; open them up."""
-    try:
-        os.chmod(os.path.dirname(path) or ".", 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            shutil.rmtree(path, onerror=_chmod_and_retry)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
+def _make_dir(prefix: str) -> str:
+    """A new private directory under SCRATCH_ROOT (tempfile would bring `random` into the worker)."""
+    while True:
+        path = os.path.join(SCRATCH_ROOT, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _remove_tree(root: str) -> None:
+    """Delete a directory tree a program left, opening up directories it made unreadable; without
+    recursion (a program may nest directories thousands deep) and without shutil (which would bring
+    zlib, bz2 and lzma into the warm heap). Leaves what it cannot delete."""
+    stack = [root]
+    expanded: set[str] = set()
+    while stack:
+        path = stack[-1]
+        subdirs = []
+        if path not in expanded:
+            expanded.add(path)
+            try:
+                os.chmod(path, 0o700)
+                with os.scandir(path) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            subdirs.append(entry.path)
+                        else:
+                            try:
+                                os.unlink(entry.path)
+                            except OSError:
+                                pass
+            except OSError:
+                pass
+        if subdirs:
+            stack.extend(subdirs)  # come back to `path` once they are gone
+            continue
+        stack.pop()
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 def _fresh_scratch() -> str:
@@ -464,7 +504,7 @@ def _fresh_scratch() -> str:
         for name in leftovers:
             path = os.path.join(_SCRATCH, name)
             if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, onerror=_chmod_and_retry)
+                _remove_tree(path)
             else:
                 try:
                     os.unlink(path)
@@ -513,13 +553,17 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
     out_fd = _memfd("stdout")
     err_fd = _memfd("stderr")
     r, w = os.pipe()
-    scratch = _fresh_scratch()
+    rlimits = _rlimits(limits)
+    _fresh_scratch()
+    # The child's standard fds, placed here so the child inherits them instead of calling dup2.
+    # The worker itself never uses fds 0-3 (its pool pipes live on other fds).
+    for fd, target in ((in_fd, 0), (out_fd, 1), (err_fd, 2), (w, CHILD_REPORT_FD)):
+        os.dup2(fd, target)
     _freeze_heap()
     pid = os.fork()
     if pid == 0:  # ---- child
         try:
-            os.close(r)
-            _child_setup(in_fd, out_fd, err_fd, w, scratch, limits)
+            _child_setup(rlimits)
             body()
             os._exit(0)
         except BaseException:
@@ -530,6 +574,11 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
                 os._exit(HARNESS_FAILURE_EXIT)
     # ---- worker
     os.close(w)
+    # Park fds 0-3 again (on /dev/null and the worker's own stderr): this drops the worker's copy of the report pipe's write end
+    # (EOF on `r` then means the child is gone) and keeps the numbers taken, so no other file the
+    # worker opens can land on them.
+    for target, fd in enumerate(_PARKED):
+        os.dup2(fd, target)
     try:
         os.setpgid(pid, pid)
     except OSError:
@@ -874,19 +923,21 @@ def main() -> None:
     global SCRATCH_ROOT, _SECCOMP, ALLOW_NETWORK
     SCRATCH_ROOT = sys.argv[1]
     ALLOW_NETWORK = allow_network = "--network" in sys.argv[2:]
-    # Keep the pool's pipes on high fds and give fds 0/1 to /dev/null so nothing we import can
-    # write into the protocol.
-    ctl_in = os.dup(0)
-    ctl_out = os.dup(1)
+    # Keep the pool's pipes on high fds and park fds 0, 1 and 3 on /dev/null: nothing we import can
+    # write into the protocol, and fds 0-3 stay free for each run's streams (see run_forked).
+    global _PARKED
+    ctl_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 10)
+    ctl_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 10)
     null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)
+    null_high = fcntl.fcntl(null, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(null)
-    os.set_inheritable(ctl_in, False)
-    os.set_inheritable(ctl_out, False)
+    _PARKED = (null_high, null_high, fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 10), null_high)
+    for target, fd in enumerate(_PARKED):
+        os.dup2(fd, target)
 
     os.environ.clear()
     os.environ.update(SAFE_ENV)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # for the worker and every child it forks
     FEATURES["network_isolated"] = False if allow_network else unshare_network()
     _SECCOMP = _prebuild_seccomp()
     FEATURES["seccomp"] = _probe_seccomp()
@@ -905,6 +956,7 @@ def main() -> None:
                 except Exception:
                     pass
     _enter_scratch()
+    set_no_new_privs()
     gc.collect()
     gc.freeze()  # forked children then do not touch (copy) the warm heap when they collect
     ctl_send(ctl_out, {"hello": True, "pid": os.getpid(), "features": dict(FEATURES)})
@@ -935,8 +987,8 @@ def _probe_landlock() -> int:
     abi = landlock_abi()
     if abi < 1:
         return 0
-    inside = tempfile.mkdtemp(prefix="probe-", dir=SCRATCH_ROOT)
-    outside = tempfile.mkdtemp(prefix="probe-out-", dir=SCRATCH_ROOT)
+    inside = _make_dir("probe-")
+    outside = _make_dir("probe-out-")
     ruleset = landlock_ruleset(inside, abi)
     if ruleset < 0:
         return 0
@@ -955,8 +1007,8 @@ def _probe_landlock() -> int:
             os._exit(4)
     _, status = os.waitpid(pid, 0)
     os.close(ruleset)
-    shutil.rmtree(inside, ignore_errors=True)
-    shutil.rmtree(outside, ignore_errors=True)
+    _remove_tree(inside)
+    _remove_tree(outside)
     return abi if os.waitstatus_to_exitcode(status) == 0 else 0
 
 
