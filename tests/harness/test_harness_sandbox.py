@@ -189,6 +189,60 @@ def test_written_files_go_to_scratch_and_vanish(pool, tmp_path, monkeypatch):
     assert_pool_healthy(pool)
 
 
+def test_unreadable_and_deeply_nested_leftovers_are_removed(pool):
+    code = (
+        "import os\n"
+        "os.makedirs('locked/inner')\n"
+        "open('locked/inner/f.txt', 'w').write('x')\n"
+        "os.chmod('locked/inner', 0)\n"
+        "os.chmod('locked', 0)\n"
+        "path = 'deep'\n"
+        "for i in range(300):\n"
+        "    os.mkdir(path)\n"
+        "    os.chdir(path)\n"
+        "open('bottom.txt', 'w').write('x')\n"
+        "print('made')\n"
+    )
+    for _ in range(pool.size * 2):  # reach every worker
+        assert run1(pool, code).stdouts == ["made\n"]
+        res = run1(pool, "import os\nprint(sorted(os.listdir('.')))\n")
+        assert res.stdouts == ["[]\n"]
+    assert_pool_healthy(pool)
+
+
+def test_a_pool_with_network_allowed_reaches_a_local_server():
+    import socket
+    import threading
+
+    from harness.limits import Limits
+    from harness.pool import WorkerPool
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"hello from the test\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    code = (
+        "import socket\n"
+        f"with socket.create_connection(('127.0.0.1', {port}), timeout=3) as s:\n"
+        "    print(s.makefile().readline().strip())\n"
+    )
+    try:
+        with WorkerPool(workers=1, limits=Limits(timeout_s=5), network=True) as net_pool:
+            assert not net_pool.features.get("network_isolated")
+            res = run1(net_pool, code)
+            assert res.ok, res
+            assert res.stdouts == ["hello from the test\n"]
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
 def test_writes_outside_the_scratch_directory_are_refused(pool, tmp_path):
     if not pool.features.get("landlock"):
         pytest.skip("no Landlock on this kernel: writes outside scratch are not blocked (see README)")
