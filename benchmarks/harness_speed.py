@@ -58,17 +58,21 @@ def spread_candidates(pie_dev: Path) -> list[tuple[str, str, list]]:
     return out
 
 
-def find_slow(pool: WorkerPool, candidates: list, n: int, threshold: float = 1e-3, batch: int = 64) -> list:
-    """The first `n` candidates whose Eq. 2 runtime is above `threshold` seconds, scanned in parallel
-    batches (one quick measurement each)."""
+def find_slow(pool: WorkerPool, candidates: list, n: int, threshold: float = 1e-3, batch: int = 64,
+              per_problem: int = 2) -> list:
+    """The first `n` candidates whose Eq. 2 runtime is above `threshold` seconds, at most
+    `per_problem` per problem (one problem has many slow versions), scanned in parallel batches (one
+    quick measurement each)."""
     slow: list = []
+    taken: dict[str, int] = {}
     for start in range(0, len(candidates), batch):
         chunk = candidates[start:start + batch]
         futures = [submit_program(code, [t.input for t in tests], runs=2, drop=1, pool=pool, stop_on_failure=True)
                    for _, code, tests in chunk]
         for prog, fut in zip(chunk, futures):
             r = fut.result()
-            if r.ok and r.runtime and r.runtime > threshold and len(slow) < n:
+            if r.ok and r.runtime and r.runtime > threshold and len(slow) < n and taken.get(prog[0], 0) < per_problem:
+                taken[prog[0]] = taken.get(prog[0], 0) + 1
                 slow.append((prog, r.runtime))
         if len(slow) >= n:
             break
