@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from graph.backends.rules import comprehension, fast_input, hoist, main_function, memoize, minmax, set_membership, str_join
 from graph.backends.rules.core import Rewrite
+from graph.backends.rules.keep_source import merge
 
 # Application order when several are combined: expression-level rewrites first, then the loop
 # rewrites, then lookups, and moving code into main() last (it wraps the others' results).
@@ -35,15 +36,6 @@ class Candidate:
     rewrites: tuple[str, ...]
 
 
-def _format(code: str) -> str:
-    try:
-        import black
-
-        return black.format_str(code, mode=black.Mode())
-    except Exception:  # black rejects some valid code (rare); the unformatted text still runs
-        return code
-
-
 def _parse(code: str) -> ast.Module:
     with warnings.catch_warnings():  # old code's "1if x" style warns; it is the user's code, not ours
         warnings.simplefilter("ignore", SyntaxWarning)
@@ -51,7 +43,9 @@ def _parse(code: str) -> ast.Module:
 
 
 def apply_rewrites(code: str, names: Iterable[str], fmt: bool = True) -> str | None:
-    """`code` with the named rewrites applied in canonical order; None if none changed anything."""
+    """`code` with the named rewrites applied in canonical order; None if none changed anything.
+    With `fmt`, statements the rewrites left alone keep the user's own text (see keep_source);
+    without it, the whole program as `ast.unparse` writes it."""
     tree = _parse(code)
     changed = False
     wanted = set(names)
@@ -66,7 +60,7 @@ def apply_rewrites(code: str, names: Iterable[str], fmt: bool = True) -> str | N
     ast.fix_missing_locations(tree)
     out = ast.unparse(tree) + "\n"
     compile(out, "<candidate>", "exec")  # a rewrite bug must never hand out invalid code
-    return _format(out) if fmt else out
+    return merge(code, out) if fmt else out
 
 
 def applicable(code: str) -> list[str]:
@@ -124,7 +118,7 @@ def candidates(code: str, suggestions: Sequence[object] = (), limit: int = 4, sk
         produced += 1
         if produced <= skip:
             continue
-        out.append(Candidate(_format(new), combo))
+        out.append(Candidate(merge(code, new), combo))
         if len(out) >= limit:
             break
     return out
