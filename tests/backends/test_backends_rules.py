@@ -474,3 +474,11 @@ def test_code_it_cannot_merge_line_by_line_comes_back_formatted() -> None:
     assert new is not None and "sys.stdin.readline" in new
     assert "a = _input()\nprint(" in new  # black's layout, since the original line cannot be split
     assert run(new, "12\n") == run(src, "12\n")
+
+
+def test_new_code_has_no_doubled_generator_parentheses() -> None:
+    from graph.backends.rules.keep_source import _drop_genexp_parens
+
+    src = 's = "é"; print(any((c for c in "ü")), f((a for a in s), 1), sum((i for i in range(3))))\n'
+    out = _drop_genexp_parens(src)
+    assert out == 's = "é"; print(any(c for c in "ü"), f((a for a in s), 1), sum(i for i in range(3)))\n'

@@ -54,6 +54,31 @@ def _header_key(stmt: ast.stmt) -> str:
     return ast.dump(type(stmt)(**fields))
 
 
+def _drop_genexp_parens(code: str) -> str:
+    """`any((x for x in xs))` → `any(x for x in xs)`: ast.unparse parenthesizes a generator that is a
+    call's only argument, which nobody writes by hand."""
+    try:
+        tree = _parse(code)
+    except SyntaxError:
+        return code
+    lines = [line.encode() for line in code.splitlines(keepends=True)]  # ast columns count bytes
+    cuts = []  # (line index, column) of each parenthesis to delete
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], ast.GeneratorExp):
+            gen = node.args[0]
+            first, last = lines[gen.lineno - 1], lines[gen.end_lineno - 1]
+            if first[gen.col_offset:gen.col_offset + 1] == b"(" and last[gen.end_col_offset - 1:gen.end_col_offset] == b")":
+                cuts += [(gen.lineno - 1, gen.col_offset), (gen.end_lineno - 1, gen.end_col_offset - 1)]
+    for row, col in sorted(cuts, reverse=True):
+        lines[row] = lines[row][:col] + lines[row][col + 1:]
+    out = b"".join(lines).decode()
+    try:
+        return out if _key(_parse(out)) == _key(tree) else code
+    except SyntaxError:
+        return code
+
+
 class _Merger:
     def __init__(self, original: str):
         self.lines = original.splitlines(keepends=True)
@@ -84,7 +109,7 @@ class _Merger:
         return line[: len(line) - len(line.lstrip())]
 
     def write_new(self, stmts: list[ast.stmt], indent: str) -> None:
-        text = _format("\n".join(ast.unparse(s) for s in stmts) + "\n")
+        text = _format(_drop_genexp_parens("\n".join(ast.unparse(s) for s in stmts) + "\n"))
         spacing = 1 if indent else 2
         if isinstance(stmts[0], _DEFINITIONS):
             self.blank_lines(spacing)
