@@ -200,8 +200,9 @@ def make_nodes(svc: Services) -> dict[str, Callable[[PipelineState], dict[str, A
         svc.emit("generate", f"asking {cfg.generation.backend or 'the default backend'} for {cfg.candidates} candidate(s)", label,
                  attempt, cfg.attempts, messages=messages)
         request = GenerationRequest(messages=messages, code=state["context"], suggestions=suggestions,
-                                    n=cfg.candidates, feedback=feedback, key=state.get("key"))
+                                    n=cfg.candidates, feedback=feedback, key=state.get("key"), cancel=svc.cancel)
         replies = svc.backend(cfg).generate(request)
+        svc.check_cancel()  # a cancelled generation returns early with partial replies: never verify those
         candidates = [extract_code(r) for r in replies][: max(cfg.candidates, 1)]
         svc.emit("generate", f"{sum(c is not None for c in candidates)} of {len(candidates)} replies hold code",
                  label, attempt, cfg.attempts, replies=len(replies))

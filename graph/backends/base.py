@@ -54,6 +54,13 @@ class GenerationRequest:
     n: int | None = None  # None = the config's n
     feedback: Sequence[str] = ()
     key: str | None = None
+    # A threading.Event: once set, a backend stops generating as soon as it can (the model backends
+    # within a token or so; the openai backend stops waiting for the server) and returns what it has.
+    cancel: Any = None
+
+
+def cancelled(request: GenerationRequest) -> bool:
+    return request.cancel is not None and request.cancel.is_set()
 
 
 @dataclass

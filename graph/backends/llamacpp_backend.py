@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
+from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
 from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
 
@@ -52,17 +52,38 @@ class LlamaCppBackend:
             raise FasterPyError(f"llama.cpp could not load {path.name}: {exc} — is it a valid GGUF file?") from exc
         self.load_s = time.perf_counter() - t0
 
+    def _end_on(self, event: Any) -> Any:
+        """A logits processor that forces end-of-sequence once `event` is set: the completion call
+        returns after one more token instead of running to max_tokens."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        eos = self.llm.token_eos()
+
+        def end(input_ids: Any, scores: Any) -> Any:
+            if event.is_set():
+                scores = np.full_like(scores, -np.inf)
+                scores[eos] = 0.0
+            return scores
+
+        return LogitsProcessorList([end])
+
     def generate(self, request: GenerationRequest) -> list[str]:
         cfg = self.config
         n = wanted(request, cfg)
         replies: list[str] = []
         stats = GenerationStats()
         t0 = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if request.cancel is not None:
+            extra["logits_processor"] = self._end_on(request.cancel)
         for i in range(n):  # llama.cpp decodes one sequence at a time
+            if cancelled(request):
+                break
             try:
                 out = self.llm.create_chat_completion(
                     messages=request.messages, temperature=cfg.temperature, top_p=cfg.top_p,
-                    max_tokens=cfg.max_new_tokens, seed=cfg.seed + i,
+                    max_tokens=cfg.max_new_tokens, seed=cfg.seed + i, **extra,
                 )
             except ValueError as exc:  # prompt longer than the context window
                 raise FasterPyError(f"llama.cpp: {exc} — raise the context size or shorten the input") from exc

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
+from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
 from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
 
@@ -121,6 +122,30 @@ class OpenAIBackend:
             )
         raise FasterPyError(f"{self.url} kept failing after {attempts} tries (last: {last}) — try again later")
 
+    def _post_unless_cancelled(self, payload: dict[str, Any], cancel: Any) -> dict[str, Any] | None:
+        """`_post`, but give up waiting (None) once `cancel` is set. The request runs on a daemon
+        thread that is left to finish on its own: urllib cannot abort a read in progress, and a
+        server usually stops generating when the client goes away."""
+        if cancel is None:
+            return self._post(payload)
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["data"] = self._post(payload)
+            except BaseException as exc:  # handed to the caller's thread below
+                box["error"] = exc
+
+        thread = threading.Thread(target=call, name="fasterpy-openai", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            if cancel.wait(0.05):
+                return None
+            thread.join(0.05)
+        if "error" in box:
+            raise box["error"]
+        return box["data"]
+
     def generate(self, request: GenerationRequest) -> list[str]:
         cfg = self.config
         n = wanted(request, cfg)
@@ -129,12 +154,16 @@ class OpenAIBackend:
         t0 = time.perf_counter()
         # servers that ignore `n` (llama.cpp server, some hosted APIs) return one choice: ask again
         for _ in range(n):
+            if cancelled(request):
+                break
             payload: dict[str, Any] = {
                 "model": cfg.model or "default", "messages": request.messages,
                 "temperature": cfg.temperature, "top_p": cfg.top_p,
                 "max_tokens": cfg.max_new_tokens, "n": n - len(replies), "seed": cfg.seed + len(replies),
             }
-            data = self._post(payload)
+            data = self._post_unless_cancelled(payload, request.cancel)
+            if data is None:
+                break
             choices = data.get("choices") if isinstance(data, dict) else None
             if not choices:
                 raise FasterPyError(f"{self.url} replied without choices — is it an OpenAI-compatible chat server?")

@@ -60,6 +60,8 @@ class TransformersBackend:
         elif n > 1:
             # greedy decoding gives n identical replies; beam search gives n distinct ones
             gen_kwargs.update(num_beams=n)
+        if request.cancel is not None:
+            gen_kwargs["stopping_criteria"] = _stop_on(request.cancel)
         torch.manual_seed(cfg.seed)
         with torch.inference_mode():
             out = self.model.generate(**enc, **gen_kwargs)
@@ -75,3 +77,15 @@ class TransformersBackend:
             seconds=dt, first_candidate_s=dt,
         )
         return replies
+
+
+def _stop_on(event: Any) -> Any:
+    """A stopping criterion that ends every sequence once `event` is set (checked after each token)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Cancelled(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Cancelled()])

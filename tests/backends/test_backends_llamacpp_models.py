@@ -62,3 +62,19 @@ def test_llamacpp_rejects_adapters_and_non_gguf(tmp_path: Path) -> None:
         get_backend(GenerationConfig(backend="llamacpp", model="smollm2-135m", adapter=str(tmp_path)), reuse=False)
     with pytest.raises(FasterPyError, match="not a GGUF"):
         get_backend(GenerationConfig(backend="llamacpp", model=str(tmp_path)), reuse=False)
+
+
+def test_llamacpp_cancel_ends_the_sequence_and_skips_the_rest() -> None:
+    class CountdownEvent:  # turns itself on at its 4th look: once before the first sequence, then per token
+        looks = 0
+
+        def is_set(self) -> bool:
+            self.looks += 1
+            return self.looks >= 4
+
+    cfg = GenerationConfig(model="smollm2-135m", temperature=0.0, max_new_tokens=64, threads=2, context_tokens=1024)
+    backend = get_backend(cfg, reuse=False)
+    msgs = build_messages("def f(xs):\n    return sorted(xs)[0]\n", [])
+    replies = backend.generate(GenerationRequest(messages=msgs, n=2, cancel=CountdownEvent()))
+    assert len(replies) == 1  # the second sequence is never started
+    assert backend.last_stats.completion_tokens <= 4

@@ -27,6 +27,7 @@ class Server:
         self.required_key: str | None = None
         self.requests: list[dict] = []
         self.honour_n = True
+        self.hold: threading.Event | None = None  # when set up, answers wait until it is set
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +51,8 @@ class Server:
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if outer.required_key and self.headers.get("Authorization") != f"Bearer {outer.required_key}":
                     return self._send(401, {"error": {"message": "Incorrect API key provided"}})
+                if outer.hold is not None:
+                    outer.hold.wait(30)
                 if outer.fail_with:
                     status = outer.fail_with.pop(0)
                     return self._send(status, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
@@ -156,3 +159,20 @@ def test_timeout_is_reported() -> None:
 
 def test_base_url_selects_openai() -> None:
     assert resolve_backend_name(GenerationConfig(base_url="http://127.0.0.1:1/v1", model="m")) == "openai"
+
+
+def test_cancel_stops_waiting_for_a_slow_server(server: Server) -> None:
+    server.hold = threading.Event()
+    cancel = threading.Event()
+    request = _request()
+    request.cancel = cancel
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    try:
+        replies = _backend(server.url, timeout_s=30).generate(request)
+        assert replies == []
+        assert not server.hold.is_set()  # returned while the server was still holding the answer
+        assert len(server.requests) == 1
+    finally:
+        timer.cancel()
+        server.hold.set()

@@ -257,3 +257,31 @@ def test_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with pytest.raises(FasterPyError, match="hub is unreachable"):
         load_causal_lm("someorg/some-model")
+
+
+class CountdownEvent:
+    """An Event-like flag that turns itself on at its `after`-th look: cancels generation at a known
+    token without timing anything."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.looks = after, 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.after
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.is_set()
+
+
+def test_cancel_stops_generation_within_a_token(tiny_model_dir: Path) -> None:
+    cfg = GenerationConfig(backend="transformers", model=str(tiny_model_dir), temperature=0.0, max_new_tokens=40,
+                           device="cpu")
+    backend = get_backend(cfg, reuse=False)
+    backend.generate(_request())
+    full = backend.last_stats.completion_tokens
+    assert full > 5  # random weights rarely stop early on their own
+    request = _request()
+    request.cancel = CountdownEvent(after=3)
+    backend.generate(request)
+    assert backend.last_stats.completion_tokens <= 3 < full
