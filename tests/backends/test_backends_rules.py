@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 
 from graph.backends.base import GenerationConfig, GenerationRequest
 from graph.backends.registry import get_backend

@@ -6,13 +6,12 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from graph.backends.rules import comprehension, fast_input, hoist, main_function, memoize, minmax, set_membership, str_join
 from graph.backends.rules.core import Rewrite
-from graph.backends.rules.keep_source import merge
+from graph.backends.rules.keep_source import merge, parse_quietly as _parse
 
 # Application order when several are combined: expression-level rewrites first, then the loop
 # rewrites, then lookups, and moving code into main() last (it wraps the others' results).
@@ -34,12 +33,6 @@ REWRITES_BY_NAME = {r.name: r for r in REWRITES}
 class Candidate:
     code: str
     rewrites: tuple[str, ...]
-
-
-def _parse(code: str) -> ast.Module:
-    with warnings.catch_warnings():  # old code's "1if x" style warns; it is the user's code, not ours
-        warnings.simplefilter("ignore", SyntaxWarning)
-        return ast.parse(code)
 
 
 def apply_rewrites(code: str, names: Iterable[str], fmt: bool = True) -> str | None:

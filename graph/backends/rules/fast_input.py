@@ -7,7 +7,6 @@ import ast
 
 from graph.backends.rules.core import (
     Rewrite,
-    bindings_in_scope,
     fresh_name,
     parent,
     replace_node,

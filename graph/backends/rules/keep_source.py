@@ -20,10 +20,14 @@ _BODIES = ("body", "orelse")
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _parse(code: str) -> ast.Module:
+def parse_quietly(code: str) -> ast.Module:
+    """ast.parse without SyntaxWarnings: old code's `1if x` style warns; it is the user's code, not ours."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         return ast.parse(code)
+
+
+_parse = parse_quietly
 
 
 def _format(code: str) -> str:
