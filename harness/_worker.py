@@ -4,10 +4,15 @@ One worker serves one request at a time from the pool over its stdin/stdout (8-b
 both ends are ours). It never runs untrusted code itself: for every run it forks a child that applies
 the limits, enters the sandbox and executes the program, so nothing a program does (globals,
 sys.modules, builtins, monkeypatches, cwd, open files, environment) survives into the next run.
+The sandbox layers that never change between runs (network namespace, Landlock domain of the
+worker's private scratch directory, no_new_privs) are entered once by the worker itself and
+inherited; each child adds only its rlimits and seccomp filter. Every Python line a child runs
+before the program is a cost paid on every run (copy-on-write page faults), hence the terse setup.
 
 Child → worker reports travel over a pipe as frames: 1 tag byte (b"J" JSON header, b"B" raw bytes,
-b"S"/b"E" the common start and normal-end headers packed as numbers), 4-byte length, payload. JSON, not pickle, because the child is untrusted: a forged frame can at
-worst misreport its own run, never execute code in the worker.
+b"S"/b"E" the common start and normal-end headers packed as numbers), 4-byte length, payload. JSON,
+not pickle, because the child is untrusted: a forged frame can at worst misreport its own run,
+never execute code in the worker.
 """
 
 from __future__ import annotations
