@@ -148,3 +148,22 @@ def test_safe_unpickler_never_runs_code():
     blob = pickle.dumps(Evil())
     value = safe_loads(blob)
     assert isinstance(value, OpaqueObject)  # os.system became an inert stand-in
+
+
+def test_a_modules_standard_library_imports_are_warmed_in_the_worker():
+    from harness.limits import Limits
+    from harness.pool import WorkerPool
+
+    probe = "import sys\n\ndef loaded(names):\n    return [n for n in names if n in sys.modules]\n"
+    wanted = ["dataclasses", "tomllib", "this"]
+    user = ("import dataclasses\ntry:\n    import tomllib\nexcept ImportError:\n    tomllib = None\n"
+            "import this  # prints the Zen of Python on import\n\ndef f():\n    return 1\n")
+    with WorkerPool(workers=1, limits=Limits(timeout_s=10)) as pool:
+        [before] = call_function(probe, "loaded", [((wanted,), {})], pool=pool)
+        assert before.ok and before.result == []
+        [out] = call_function(user, "f", [((), {})], pool=pool)
+        assert out.ok and out.result == 1
+        [after] = call_function(probe, "loaded", [((wanted,), {})], pool=pool)
+        # the worker imported the stdlib modules the user's module needs, but never one that acts
+        # on import (`this` was imported by the module itself, in its own child only)
+        assert after.result == ["dataclasses", "tomllib"]
