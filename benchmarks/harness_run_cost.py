@@ -3,6 +3,7 @@ child, for a tiny program on one worker, against a fresh interpreter per run (th
 baseline) in the same run.
 
     .venv/bin/python benchmarks/harness_run_cost.py [--program 'print(1)'] [--runs 300] [--repeats 7]
+    .venv/bin/python benchmarks/harness_run_cost.py --function     # function mode, a dataclass module
 
 Numbers are medians over `repeats` blocks of `runs` runs. The harness is CPU-bound: on a machine
 with as many workers as cores, throughput is set by worker + child CPU per run, so that column is
@@ -40,19 +41,32 @@ def proc_counters(pid: int) -> dict[str, float]:
             "cpu": (int(fields[11]) + int(fields[12])) / _TICK, "ccpu": (int(fields[13]) + int(fields[14])) / _TICK}
 
 
-def ours(program: str, runs: int, repeats: int) -> dict[str, float]:
+# Function mode's typical target: a module with standard-library imports and a small function.
+MODULE = ("import dataclasses, datetime, fractions, json, typing\n\n\n@dataclasses.dataclass\nclass P:\n"
+          "    x: int\n\n\ndef f(n: int) -> int:\n    return sum(P(i).x for i in range(n))\n")
+
+
+def run_once(pool: WorkerPool, program: str, runs: int, function: bool) -> bool:
+    if function:
+        from harness.function import call_function
+
+        return call_function(MODULE, "f", [((10,), {})], pool=pool, repeats=runs)[0].ok
+    return run_program(program, [""], runs=runs, drop=1, pool=pool).ok
+
+
+def ours(program: str, runs: int, repeats: int, function: bool = False) -> dict[str, float]:
     rows = []
     with WorkerPool(workers=1) as pool:
         pid = pool.worker_pids()[0]
-        run_program(program, [""], runs=5, drop=1, pool=pool)
+        run_once(pool, program, 5, function)
         for _ in range(repeats):
             before = proc_counters(pid)
             t0 = time.perf_counter()
-            res = run_program(program, [""], runs=runs, drop=1, pool=pool)
+            ok = run_once(pool, program, runs, function)
             wall = time.perf_counter() - t0
             after = proc_counters(pid)
-            if not res.ok:
-                raise SystemExit(f"the program failed in the harness: {res.status}")
+            if not ok:
+                raise SystemExit("the program failed in the harness")
             rows.append({"wall": wall / runs, "worker_cpu": (after["cpu"] - before["cpu"]) / runs,
                          "child_cpu": (after["ccpu"] - before["ccpu"]) / runs,
                          "worker_faults": (after["minflt"] - before["minflt"]) / runs,
@@ -81,10 +95,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=300, help="runs per block (ours)")
     ap.add_argument("--baseline-runs", type=int, default=30, help="runs per block (fresh interpreter)")
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--function", action="store_true",
+                    help="function mode: call f(10) of a module importing dataclasses, typing, json, ...")
     args = ap.parse_args()
-    a = ours(args.program, args.runs, args.repeats)
-    b = baseline(args.program, args.baseline_runs, args.repeats)
-    table = Table(title=f"One run of {args.program!r}: warm worker + forked child vs a fresh interpreter")
+    a = ours(args.program, args.runs, args.repeats, args.function)
+    what = "f(10) of a dataclass module (function mode)" if args.function else repr(args.program)
+    b = baseline(MODULE + "f(10)\n" if args.function else args.program, args.baseline_runs, args.repeats)
+    table = Table(title=f"One run of {what}: warm worker + forked child vs a fresh interpreter")
     for col in ("per run (median of blocks)", "FasterPy harness", "fresh interpreter", "ratio"):
         table.add_column(col, justify="right" if col != "per run (median of blocks)" else "left")
     ours_cpu = a["worker_cpu"] + a["child_cpu"]
