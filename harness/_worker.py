@@ -306,8 +306,8 @@ def install_seccomp() -> bool:
     pid = os.getpid()
     for offset, sign in patches:
         _K.pack_into(view, offset, pid if sign > 0 else (-pid) & 0xFFFFFFFF)
-    PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
-    if not _NO_NEW_PRIVS and _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+    if not (_NO_NEW_PRIVS or set_no_new_privs()):
         return False
     return _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) == 0
 
@@ -316,7 +316,8 @@ _NO_NEW_PRIVS = False  # set in the worker itself once; its children inherit it
 
 
 def set_no_new_privs() -> bool:
-    """No set-uid gains for the worker and all it forks (seccomp and Landlock need it anyway)."""
+    """No set-uid gains for this process and all it forks (seccomp and Landlock need it). The worker
+    sets it once; its children inherit it."""
     global _NO_NEW_PRIVS
     _NO_NEW_PRIVS = _prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
     return _NO_NEW_PRIVS
@@ -382,8 +383,7 @@ def landlock_ruleset(writable_dir: str, abi: int, network: bool = False) -> int:
 
 
 def landlock_restrict(ruleset: int) -> bool:
-    PR_SET_NO_NEW_PRIVS = 38
-    _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    set_no_new_privs()
     return _libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
 
 
@@ -461,10 +461,11 @@ def _make_dir(prefix: str) -> str:
             continue
 
 
-def _remove_tree(root: str) -> None:
-    """Delete a directory tree a program left, opening up directories it made unreadable; without
-    recursion (a program may nest directories thousands deep) and without shutil (which would bring
-    zlib, bz2 and lzma into the warm heap). Leaves what it cannot delete."""
+def _remove_tree(root: str, keep_root: bool = False) -> None:
+    """Delete a directory tree a program left (only its contents with `keep_root`), opening up
+    directories it made unreadable; without recursion (a program may nest directories thousands
+    deep) and without shutil (which would bring zlib, bz2 and lzma into the warm heap). Symlinks
+    are removed, never followed. Leaves what it cannot delete."""
     stack = [root]
     expanded: set[str] = set()
     while stack:
@@ -489,6 +490,8 @@ def _remove_tree(root: str) -> None:
             stack.extend(subdirs)  # come back to `path` once they are gone
             continue
         stack.pop()
+        if path == root and keep_root:
+            break
         try:
             os.rmdir(path)
         except OSError:
@@ -499,22 +502,9 @@ def _fresh_scratch() -> str:
     """The worker's one scratch directory, emptied before each run (cheaper than mkdtemp + rmtree,
     and every run still starts in an empty private directory). Raises ScratchDirty when something
     the last program left cannot be removed."""
-    try:
-        leftovers = os.listdir(_SCRATCH)
-    except OSError:
-        leftovers = []
-    if leftovers:
+    if os.listdir(_SCRATCH):
         # Empty it in place: the Landlock rule is bound to this directory's inode.
-        os.chmod(_SCRATCH, 0o700)
-        for name in leftovers:
-            path = os.path.join(_SCRATCH, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                _remove_tree(path)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+        _remove_tree(_SCRATCH, keep_root=True)
         if os.listdir(_SCRATCH):
             raise ScratchDirty(f"cannot empty the scratch directory {_SCRATCH}")
     return _SCRATCH
@@ -579,9 +569,9 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
                 os._exit(HARNESS_FAILURE_EXIT)
     # ---- worker
     os.close(w)
-    # Park fds 0-3 again (on /dev/null and the worker's own stderr): this drops the worker's copy of the report pipe's write end
-    # (EOF on `r` then means the child is gone) and keeps the numbers taken, so no other file the
-    # worker opens can land on them.
+    # Park fds 0-3 again (on /dev/null and the worker's own stderr): this drops the worker's copy of
+    # the report pipe's write end (EOF on `r` then means the child is gone) and keeps the numbers
+    # taken, so no other file the worker opens can land on them.
     for target, fd in enumerate(_PARKED):
         os.dup2(fd, target)
     try:
@@ -712,6 +702,7 @@ def _program_body(code: types.CodeType, filename: str):
         namespace = module.__dict__
         exc_info = None
         exit_code = None
+        failure = "exception"
         _prefault()
         send_start(time.perf_counter())
         c0 = time.thread_time()
@@ -731,7 +722,7 @@ def _program_body(code: types.CodeType, filename: str):
         except BaseException as exc:
             exc_info = _exc_info(exc, filename)
             if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
-                exc_info["status"] = "output_limit"
+                failure = "output_limit"
         t1 = time.perf_counter()
         c1 = time.thread_time()
         # What interpreter shutdown would do, untimed: free the program's objects (file objects
@@ -749,8 +740,8 @@ def _program_body(code: types.CodeType, filename: str):
         if exc_info is None:
             send_end(t1 - t0, c1 - c0, exit_code)
         else:
-            send_json({"event": "end", "status": exc_info.pop("status", "exception"), "runtime": t1 - t0,
-                       "cpu": c1 - c0, "exception": exc_info, "exit_code": None})
+            send_json({"event": "end", "status": failure, "runtime": t1 - t0, "cpu": c1 - c0,
+                       "exception": exc_info, "exit_code": None})
     return body
 
 
@@ -941,11 +932,20 @@ def _stdlib_imports(source: str) -> list[str]:
             if n in sys.stdlib_module_names and n not in _NEVER_PRELOAD and n not in sys.modules]
 
 
+_PRELOADED_FOR: set[int] = set()  # hash() of the sources already seen (a collision only skips a warm-up)
+
+
 def _preload_for(source: str) -> None:
     """Import, once and into the worker, the standard-library modules a target module needs. In
     function mode the module is imported afresh in every forked run (untimed, but paid each time):
     `typing` and `dataclasses` alone cost ~10 ms a run. Only trusted standard-library code runs here,
-    never the module itself; the calls are timed after its import either way."""
+    never the module itself; the calls are timed after its import either way. The verifier sends the
+    same source many times: it is parsed once (hashlib is not used: it would add MiBs to the warm
+    heap every fork copies)."""
+    key = hash(source)
+    if key in _PRELOADED_FOR:
+        return
+    _PRELOADED_FOR.add(key)
     for name in _stdlib_imports(source):
         try:
             importlib.import_module(name)
@@ -1002,8 +1002,8 @@ def main() -> None:
                     importlib.import_module(mod)
                 except Exception:
                     pass
-    _enter_scratch()
     set_no_new_privs()
+    _enter_scratch()
     gc.collect()
     gc.freeze()  # forked children then do not touch (copy) the warm heap when they collect
     ctl_send(ctl_out, {"hello": True, "pid": os.getpid(), "features": dict(FEATURES)})
