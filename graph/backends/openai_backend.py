@@ -139,7 +139,7 @@ class OpenAIBackend:
         thread = threading.Thread(target=call, name="fasterpy-openai", daemon=True)
         thread.start()
         while thread.is_alive():
-            if cancel.wait(0.05):
+            if cancel.is_set():
                 return None
             thread.join(0.05)
         if "error" in box:

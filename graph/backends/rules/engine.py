@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from graph.backends.rules import comprehension, fast_input, hoist, main_function, memoize, minmax, set_membership, str_join
 from graph.backends.rules.core import Rewrite
-from graph.backends.rules.keep_source import merge, parse_quietly as _parse
+from graph.backends.rules.keep_source import merge, parse_quietly
 
 # Application order when several are combined: expression-level rewrites first, then the loop
 # rewrites, then lookups, and moving code into main() last (it wraps the others' results).
@@ -39,7 +39,7 @@ def apply_rewrites(code: str, names: Iterable[str], fmt: bool = True) -> str | N
     """`code` with the named rewrites applied in canonical order; None if none changed anything.
     With `fmt`, statements the rewrites left alone keep the user's own text (see keep_source);
     without it, the whole program as `ast.unparse` writes it."""
-    tree = _parse(code)
+    tree = parse_quietly(code)
     changed = False
     wanted = set(names)
     for rw in REWRITES:
@@ -61,7 +61,7 @@ def applicable(code: str) -> list[str]:
     out = []
     for rw in REWRITES:
         try:
-            if rw.apply(_parse(code)):
+            if rw.apply(parse_quietly(code)):
                 out.append(rw.name)
         except (SyntaxError, ValueError, AssertionError, RecursionError):
             continue
@@ -90,7 +90,7 @@ def candidates(code: str, suggestions: Sequence[object] = (), limit: int = 4, sk
     """Up to `limit` distinct rewritten programs, best first: every applicable rewrite together,
     then each rewrite alone in suggestion order, then the larger subsets."""
     try:
-        _parse(code)
+        parse_quietly(code)
     except (SyntaxError, ValueError):
         return []
     names = rank(applicable(code), suggestions)
@@ -101,7 +101,7 @@ def candidates(code: str, suggestions: Sequence[object] = (), limit: int = 4, sk
     for size in range(len(names) - 1, 1, -1):
         combos += list(itertools.combinations(names, size))
     out: list[Candidate] = []
-    seen = {ast.unparse(_parse(code)) + "\n"}
+    seen = {ast.unparse(parse_quietly(code)) + "\n"}
     produced = 0
     for combo in combos:
         new = apply_rewrites(code, combo, fmt=False)

@@ -27,8 +27,6 @@ def parse_quietly(code: str) -> ast.Module:
         return ast.parse(code)
 
 
-_parse = parse_quietly
-
 
 def _format(code: str) -> str:
     try:
@@ -62,7 +60,7 @@ def _drop_genexp_parens(code: str) -> str:
     """`any((x for x in xs))` → `any(x for x in xs)`: ast.unparse parenthesizes a generator that is a
     call's only argument, which nobody writes by hand."""
     try:
-        tree = _parse(code)
+        tree = parse_quietly(code)
     except SyntaxError:
         return code
     lines = [line.encode() for line in code.splitlines(keepends=True)]  # ast columns count bytes
@@ -78,7 +76,7 @@ def _drop_genexp_parens(code: str) -> str:
         lines[row] = lines[row][:col] + lines[row][col + 1:]
     out = b"".join(lines).decode()
     try:
-        return out if _key(_parse(out)) == _key(tree) else code
+        return out if _key(parse_quietly(out)) == _key(tree) else code
     except SyntaxError:
         return code
 
@@ -180,14 +178,14 @@ def merge(original: str, rewritten: str) -> str:
     """`rewritten` (a rewrite of `original`, any formatting) in `original`'s own text where the two
     agree. Falls back to black-formatted `rewritten` when the merge would not parse to the same AST."""
     try:
-        old_tree, new_tree = _parse(original), _parse(rewritten)
+        old_tree, new_tree = parse_quietly(original), parse_quietly(rewritten)
         merger = _Merger(original)
         cursor = merger.body(old_tree.body, new_tree.body, 1, "")
         merger.copy(cursor, len(merger.lines))  # trailing comments
         text = "".join(merger.out)
         if not text.endswith("\n"):
             text += "\n"
-        if _key(_parse(text)) == _key(new_tree):
+        if _key(parse_quietly(text)) == _key(new_tree):
             return text
     except (SyntaxError, ValueError, RecursionError):
         pass
