@@ -5,44 +5,15 @@ Nothing here writes unless a caller asks; callers only ask after an explicit acc
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph.safe_write import atomic_write, backup_path
 from harness.errors import FasterPyError
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def backup_path(path: Path) -> Path:
-    """FILE.bak, or FILE.bak.1, FILE.bak.2 … when earlier backups exist (the same convention as
-    `fasterpy optimize --write`: a backup is never overwritten)."""
-    candidate = path.with_name(path.name + ".bak")
-    n = 0
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}.bak.{n}")
-    return candidate
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same directory + fsync + os.replace, so a crash never leaves half a file."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass

@@ -14,8 +14,6 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -28,6 +26,7 @@ from graph.config import FasterPyConfig
 from graph.events import EventSink
 from graph.nodes import RunCancelled, Services
 from graph.result import OptimizeResult, TargetResult
+from graph.safe_write import atomic_write, backup_path
 from graph.state import PipelineState
 from harness.errors import FasterPyError
 
@@ -364,31 +363,6 @@ def unified_diff(before: str, after: str, path: str = "file.py") -> str:
 # -- applying --------------------------------------------------------------------------------
 
 
-def backup_path(path: Path) -> Path:
-    """FILE.bak, or FILE.bak.1, FILE.bak.2 … when earlier backups exist (never overwritten)."""
-    candidate = path.with_name(path.name + ".bak")
-    n = 0
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}.bak.{n}")
-    return candidate
-
-
-def _atomic_write(path: Path, data: bytes, mode_from: Path | None = None) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode_from is not None:
-            shutil.copymode(mode_from, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_result(result: OptimizeResult) -> Path:
     """Apply an optimized result to its file: first a backup (FILE.bak, see `backup_path`), then the
     new source, each written atomically. Refuses when the file changed since it was read."""
@@ -399,8 +373,8 @@ def write_result(result: OptimizeResult) -> Path:
     if current.decode("utf-8", errors="replace") != result.original_source:
         raise FasterPyError(f"{path} changed on disk during the run — nothing written; run again")
     backup = backup_path(path)
-    _atomic_write(backup, current, mode_from=path)
-    _atomic_write(path, result.new_source.encode("utf-8"), mode_from=path)
+    atomic_write(backup, current, mode_from=path)
+    atomic_write(path, result.new_source.encode("utf-8"))
     result.written_to = str(path)
     result.backup = str(backup)
     return backup
