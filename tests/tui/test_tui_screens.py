@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import shutil
 from pathlib import Path
 
-import pytest
 
 from fasterpy_tui.app import FasterPyApp
 from fasterpy_tui.screens.help import HelpScreen
@@ -17,8 +15,6 @@ from fasterpy_tui.screens.settings import SettingsScreen
 from fasterpy_tui.widgets.code_view import CodeView
 from fasterpy_tui.widgets.function_list import FunctionList
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "data" / "examples" / "slow_stats.py"
 
 
 def sync(test):
@@ -29,13 +25,6 @@ def sync(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    target = tmp_path / "slow_stats.py"
-    shutil.copyfile(EXAMPLE, target)
-    return target
 
 
 @sync

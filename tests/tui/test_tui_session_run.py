@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import shutil
 from pathlib import Path
 
 import psutil
-import pytest
 
 from fasterpy_tui.app import FasterPyApp
 from fasterpy_tui.hunks import apply_hunks
@@ -29,13 +27,6 @@ def sync(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    target = tmp_path / "slow_stats.py"
-    shutil.copyfile(EXAMPLE, target)
-    return target
 
 
 def make_app(path: Path) -> FasterPyApp:

@@ -5,22 +5,10 @@ only its root's short name, and the run snapshot shows the diff, not the timings
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
-import pytest
 
 from fasterpy_tui.app import FasterPyApp
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "data" / "examples" / "slow_stats.py"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    target = tmp_path / "slow_stats.py"
-    shutil.copyfile(EXAMPLE, target)
-    return target
 
 
 async def _highlight_pairwise(pilot) -> None:
