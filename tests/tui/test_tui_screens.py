@@ -16,7 +16,6 @@ from fasterpy_tui.widgets.code_view import CodeView
 from fasterpy_tui.widgets.function_list import FunctionList
 
 
-
 def sync(test):
     """Run an async pilot test on a fresh event loop (no async pytest plugin needed)."""
 
