@@ -56,17 +56,7 @@ def _variant(passes: int) -> str:
     """)
 
 
-FAST_PAIRS = """\
-from collections import Counter
-n, k = map(int, input().split())
-a = list(map(int, input().split()))
-seen = Counter()
-count = 0
-for x in a:
-    count += seen[k - x]
-    seen[x] += 1
-print(count)
-"""
+FAST_PAIRS = (REPO / "data/examples/count_pairs/count_pairs_fast.py").read_text()  # the O(n) reference
 
 # count_pairs doing its quadratic scan once more (output unchanged): the original is ~2x this one
 SLOWER_PAIRS_TWICE = """\

@@ -32,17 +32,7 @@ def count_pairs():
     return (EXAMPLE / "count_pairs.py").read_text(), inputs, expected
 
 
-FAST_COUNT_PAIRS = """\
-from collections import Counter
-n, k = map(int, input().split())
-a = list(map(int, input().split()))
-seen = Counter()
-count = 0
-for x in a:
-    count += seen[k - x]
-    seen[x] += 1
-print(count)
-"""
+FAST_COUNT_PAIRS = (EXAMPLE / "count_pairs_fast.py").read_text()  # the O(n) reference
 
 
 def test_example_program_faster_candidate_accepted_against_expected_outputs(count_pairs):
