@@ -8,7 +8,7 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 export HNSWLIB_NO_NATIVE := 1
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install install-all demo test test-heavy bench clean tmux
+.PHONY: install install-all demo test test-heavy lint bench clean tmux
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,15 @@ demo: install
 # The fasterpy-tui end-to-end test drives the app in a real terminal under tmux.
 tmux:
 	@command -v tmux >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq tmux; } \
-		|| { echo "tmux is missing: install it (apt-get install tmux) for tests/tui/test_tui_tmux.py"; exit 1; }
+		|| { echo "tmux is missing: install it (apt-get install tmux) for tests/fasterpy_tui/test_tui_tmux.py"; exit 1; }
 
-test: install-all tmux
+# Layering (import-linter), lint (ruff) and types (mypy) are part of the test command.
+lint: install-all
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy harness kb graph finetune fasterpy_tui
+
+test: install-all tmux lint
 	$(PY) -m pytest
 
 test-heavy: install-all

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from rich.table import Table  # noqa: E402
 
 from harness.correctness import is_correct  # noqa: E402
 from harness.evaluate import load_tests  # noqa: E402
+from harness.files import read_jsonl  # noqa: E402
 from harness.limits import Limits  # noqa: E402
 from harness.pool import WorkerPool, machine_workers  # noqa: E402
 from harness.program import run_program, submit_program  # noqa: E402
@@ -45,7 +45,7 @@ def spread_candidates(pie_dev: Path) -> list[tuple[str, str, list]]:
     """Every distinct pie-dev program (slow and reference versions) with public tests; tier A
     first: its programs come from PIE's test split and do more work per input than tier B's
     60-token ones."""
-    rows = [json.loads(line) for line in (pie_dev / "dev_pairs.jsonl").open()]
+    rows = read_jsonl(pie_dev / "dev_pairs.jsonl")
     rows.sort(key=lambda row: not row["tier"].startswith("A"))
     out, seen = [], set()
     for row in rows:
@@ -80,7 +80,7 @@ def find_slow(pool: WorkerPool, candidates: list, n: int, threshold: float = 1e-
 
 
 def pick_programs(pie_dev: Path, n: int) -> list[tuple[str, str, list]]:
-    rows = [json.loads(line) for line in (pie_dev / "dev_pairs.jsonl").open()]
+    rows = read_jsonl(pie_dev / "dev_pairs.jsonl")
     out = []
     seen = set()
     for row in rows:

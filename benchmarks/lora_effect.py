@@ -40,7 +40,7 @@ def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, 
             done: list[dict] | None = None, save: "Callable[[list[dict]], None] | None" = None) -> list[dict]:
     from graph.api import optimize_source
     from graph.config import FasterPyConfig
-    from graph.nodes import Services
+    from graph.pipeline.context import RunContext
 
     overrides = {
         "generation.backend": "transformers", "generation.model": args.model, "generation.adapter": adapter,
@@ -51,14 +51,14 @@ def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, 
     config = FasterPyConfig.load(ROOT, overrides)
     out = list(done or [])
     finished = {r["problem_id"] for r in out}
-    svc = Services()
+    svc = RunContext()
     try:
         for i, row in enumerate(rows, 1):
             pid = row["problem_id"]
             if pid in finished:
                 continue
             t0 = time.perf_counter()
-            result = optimize_source(row["input"], label=f"{pid}.py", config=config, services=svc,
+            result = optimize_source(row["input"], label=f"{pid}.py", config=config, context=svc,
                                      tests_dir=tests / pid, exclude_problems=[pid])
             attempts = result.attempts
             first = attempts[0] if attempts else None

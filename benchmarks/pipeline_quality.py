@@ -45,13 +45,12 @@ def pick_subset(n: int) -> list[dict]:
     """One row per problem whose slow program passes its own tests here (the metrics only score
     rows with a correct original), problems spread evenly over the sorted ids (deterministic)."""
     from harness.evaluate import EvalOptions, evaluate_rows
+    from harness.files import read_jsonl
 
     rows: dict[str, dict] = {}
-    with (PIE / "dev_pairs.jsonl").open() as fh:
-        for line in fh:
-            r = json.loads(line)
-            if r["problem_id"] not in rows and (PIE / "public_test_cases" / r["problem_id"]).is_dir():
-                rows[r["problem_id"]] = r
+    for r in read_jsonl(PIE / "dev_pairs.jsonl"):
+        if r["problem_id"] not in rows and (PIE / "public_test_cases" / r["problem_id"]).is_dir():
+            rows[r["problem_id"]] = r
     ids = sorted(rows)
     probe = [dict(rows[p], generated_answers=rows[p]["slow_code"]) for p in ids]
     report = evaluate_rows(probe, PIE / "public_test_cases", EvalOptions(runs=1, drop=0, include_reference=False))
@@ -103,15 +102,16 @@ def main() -> None:
 
     from graph.batch import run_batch
     from graph.config import FasterPyConfig
+    from harness.files import read_jsonl, write_jsonl
 
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="fasterpy-pipeline-quality-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     inp = out_dir / "subset.jsonl"
     if inp.is_file():  # reuse the subset of an earlier (or concurrent) run in the same --out
-        subset = [json.loads(l) for l in inp.read_text().splitlines()]
+        subset = read_jsonl(inp)
     else:
         subset = pick_subset(args.problems)
-        inp.write_text("".join(json.dumps(r) + "\n" for r in subset))
+        write_jsonl(inp, subset)
     console = Console(force_terminal=False, width=160)
     console.print(f"{len(subset)} pie-dev problems: {', '.join(r['problem_id'] for r in subset)} → {out_dir}")
 
@@ -139,7 +139,7 @@ def main() -> None:
                                 f"  {name} {n}/{total}: {r.status if r else 'done before'}"
                                 + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
         wall = time.perf_counter() - t0
-        rows = [json.loads(l) for l in out.read_text().splitlines()]
+        rows = read_jsonl(out)
         secs = [r["fasterpy_seconds"] for r in rows]
         m = evaluate(out)
         results[name] = {"metrics": m.to_dict(), "median_s": statistics.median(secs) if secs else None,

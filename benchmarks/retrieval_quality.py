@@ -11,7 +11,6 @@ figures measure the embedder, not the index.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -21,11 +20,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from harness.files import read_jsonl  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "pie-dev" / "dev_pairs.jsonl"
 
 
 def load(limit: int | None) -> tuple[list[str], list[str]]:
-    rows = [json.loads(l) for l in DATA.read_text().splitlines() if l.strip()]
+    rows = read_jsonl(DATA)
     if limit:
         rows = rows[:limit]
     return [r["slow_code"] for r in rows], [r["problem_id"] for r in rows]

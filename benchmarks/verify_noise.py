@@ -20,8 +20,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from graph.capture import capture_calls
-from graph.verify import VerifyConfig, load_program_tests, verify_functions, verify_program
+from graph.source import splice_functions
+from harness.verify import VerifyConfig, capture_calls, load_program_tests, verify_functions, verify_program
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def main() -> None:
         captured = capture_calls(path, ["target"])
         for label, passes, truth in (("function: identical", 4, 1.0), ("function: 3/4 of the work", 3, 4 / 3),
                                      ("function: 1/2 of the work", 2, 2.0)):
-            cand = MODULE if passes == 4 else _variant(passes)
+            cand = MODULE if passes == 4 else splice_functions(MODULE, _variant(passes), ["target"])
             results = []
             for _ in range(args.trials):
                 t0 = time.perf_counter()

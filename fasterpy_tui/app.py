@@ -1,17 +1,20 @@
-"""`fasterpy-tui [FILE]`: optimize a file's functions from the keyboard, never risking the code.
+"""The `fasterpy-tui` app: optimize a file's functions from the keyboard, never risking the code.
+Started by `fasterpy tui [FILE]` or `fasterpy-tui [FILE]` (fasterpy_tui.commands.tui_cmd).
 
-Start-up cost matters (see benchmarks/tui_latency.py): the pipeline (LangGraph, backends) is only
-imported when a run starts, inside the worker thread."""
+The app opens the file, gives the main screen its session and configuration, and answers the
+screens' messages (OpenSettings); the screens never import it. Start-up cost matters (see
+benchmarks/tui_latency.py): the pipeline (LangGraph, backends) is only imported when a run starts,
+inside the worker thread."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
+from fasterpy_tui.config_source import ConfigSource
+from fasterpy_tui.messages import OpenSettings
 from fasterpy_tui.screens.help import HelpScreen
 from fasterpy_tui.session import Session
 from harness.errors import FasterPyError
@@ -40,22 +43,9 @@ class FasterPyApp(App):
         self.targets = targets or []
         self.config_path = Path(config_path) if config_path else None
         self.root = Path(root) if root else Path.cwd()
-        self._config = config
+        self.configs = ConfigSource(self.config_path, self.path.parent if self.path else self.root, config)
         if theme:
             self.theme = theme
-
-    @property
-    def config(self):
-        """The pipeline configuration (graph.config.FasterPyConfig), loaded on first use."""
-        if self._config is None:
-            from graph.config import FasterPyConfig
-
-            self._config = load_config(self.config_path, self.path.parent if self.path else self.root)
-        return self._config
-
-    @config.setter
-    def config(self, value) -> None:
-        self._config = value
 
     def on_mount(self) -> None:
         if self.path is not None:
@@ -71,6 +61,7 @@ class FasterPyApp(App):
         if path is None:
             return
         self.path = Path(path)
+        self.configs.start = self.path.parent  # a file from the picker: its settings, not the root's
         try:
             session = Session.open(path)
         except FasterPyError as exc:
@@ -78,7 +69,7 @@ class FasterPyApp(App):
             if self.path is not None:
                 self.exit(return_code=2, message=f"error: {exc}")
             return
-        self.push_screen(MainScreen(session, self.targets))
+        self.push_screen(MainScreen(session, self.configs, self.targets))
 
     def help_sections(self) -> list[tuple[str, list]]:
         from fasterpy_tui.screens.main import MainScreen
@@ -100,15 +91,21 @@ class FasterPyApp(App):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
-    def action_settings(self) -> None:
+    def on_open_settings(self, _message: OpenSettings) -> None:
         from fasterpy_tui.screens.settings import SettingsScreen, settings_target
 
         try:
-            config = self.config
+            config = self.configs.get()
         except FasterPyError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        self.push_screen(SettingsScreen(config, settings_target(config, self.config_path, self.path)))
+        target = settings_target(config, self.config_path, self.path)
+        self.push_screen(SettingsScreen(config, target), callback=self._settings_closed)
+
+    def _settings_closed(self, saved) -> None:
+        """The settings screen's result: the configuration it saved, or None when closed unsaved."""
+        if saved is not None:
+            self.configs.replace(saved)
 
     def on_unmount(self) -> None:
         from fasterpy_tui.runner import close_sandbox_pool
@@ -126,61 +123,3 @@ class FasterPyApp(App):
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
-
-
-def load_config(config_path: Path | None, start: Path):
-    """--config FILE is read as it is (any name; `[tool.fasterpy]` or top-level keys); a missing
-    FILE means defaults that Save will create; without --config, the nearest config file wins."""
-    import tomllib
-
-    from graph.config import FasterPyConfig
-
-    if config_path is None:
-        return FasterPyConfig.load(start)
-    if config_path.is_dir():
-        return FasterPyConfig.load(config_path)
-    if not config_path.exists():
-        return FasterPyConfig.from_dict({})
-    try:
-        data = tomllib.loads(config_path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FasterPyError(f"cannot read settings from {config_path}: {exc} — fix or remove the file") from None
-    table = data.get("tool", {}).get("fasterpy", data) if isinstance(data.get("tool"), dict) else data
-    config = FasterPyConfig.from_dict(table)
-    config.source = str(config_path)
-    return config
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="fasterpy-tui",
-        description="Pick functions, watch the verify loop, inspect suggestions and accept diffs by keyboard.",
-    )
-    parser.add_argument("file", nargs="?", help="Python file to optimize (a file picker opens without it)")
-    parser.add_argument("-f", "--function", action="append", default=[], dest="targets", help="preselect a target (repeatable)")
-    parser.add_argument(
-        "--config",
-        help="settings file to read and to save the settings screen to (default: the nearest fasterpy.toml "
-        "or pyproject.toml [tool.fasterpy]; saving then writes fasterpy.toml beside the file)",
-    )
-    parser.add_argument("--light", action="store_true", help="start in the light theme")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    try:
-        if args.file:
-            path = Path(args.file)
-            if not path.is_file():
-                raise FasterPyError(f"{path} does not exist — pass a Python source file")
-        app = FasterPyApp(args.file, args.targets, config_path=args.config, theme="textual-light" if args.light else None)
-        code = app.run()
-    except FasterPyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(code or 0)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,5 +1,6 @@
 """The `fasterpy` command: a thin typer layer over the library. Each command group lives in
-fasterpy_tui/commands/ and imports heavy libraries only inside its functions, so `--help` is fast."""
+fasterpy_tui/commands/ and imports heavy libraries only inside its functions, so `--help` is fast.
+`fasterpy-tui` (tui_main) is the `fasterpy tui` command run as a program of its own."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
 
 
 @app.callback()
@@ -36,18 +36,33 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+def _run(program: typer.Typer) -> None:
+    """User errors become one line on stderr and exit code 2."""
     from harness.errors import FasterPyError
 
     try:
-        app()
+        program()
     except FasterPyError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def main() -> None:
+    """Entry point of `fasterpy`."""
+    _run(app)
+
+
+def tui_main() -> None:
+    """Entry point of `fasterpy-tui`: the `tui` command alone (a one-command typer app runs it
+    without a subcommand name)."""
+    from fasterpy_tui.commands import tui_cmd
+
+    tui_app = typer.Typer(name="fasterpy-tui", pretty_exceptions_enable=False, add_completion=False)
+    tui_app.command()(tui_cmd.tui_command)
+    _run(tui_app)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.safe_write import atomic_write, backup_path
 from harness.errors import FasterPyError
+from harness.files import atomic_write, backup_path, file_digest
 
 
 def sha256(data: bytes) -> str:
@@ -49,7 +49,7 @@ class Document:
             return True
         if stat.st_mtime_ns == self.mtime_ns:
             return False
-        return sha256(self.path.read_bytes()) != self.digest
+        return file_digest(self.path) != self.digest
 
     def ensure_unchanged(self) -> None:
         if self.changed_on_disk():

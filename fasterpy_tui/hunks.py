@@ -50,9 +50,3 @@ def apply_hunks(old_text: str, hunks: list[Hunk], selected: set[int] | frozenset
         cursor = hunk.a_end
     out.extend(old[cursor:])
     return "".join(out)
-
-
-def unified_diff(old_text: str, new_text: str, name: str = "file.py") -> str:
-    return "".join(
-        difflib.unified_diff(split_lines(old_text), split_lines(new_text), f"a/{name}", f"b/{name}")
-    )

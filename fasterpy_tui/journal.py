@@ -6,13 +6,14 @@ when the file on disk is still exactly what that accept wrote."""
 from __future__ import annotations
 
 import base64
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fasterpy_tui.document import Document, sha256
 from harness.errors import FasterPyError
+from harness.files import append_jsonl, file_digest, read_jsonl, write_jsonl
 from kb.paths import cache_dir
 
 
@@ -24,20 +25,17 @@ class JournalEntry:
     label: str
     time: float
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "path": self.path,
-                "before": base64.b64encode(self.before).decode("ascii"),
-                "after_sha256": self.after_sha256,
-                "label": self.label,
-                "time": self.time,
-            }
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "before": base64.b64encode(self.before).decode("ascii"),
+            "after_sha256": self.after_sha256,
+            "label": self.label,
+            "time": self.time,
+        }
 
     @classmethod
-    def from_json(cls, line: str) -> JournalEntry:
-        raw = json.loads(line)
+    def from_dict(cls, raw: dict[str, Any]) -> JournalEntry:
         return cls(raw["path"], base64.b64decode(raw["before"]), raw["after_sha256"], raw["label"], raw["time"])
 
 
@@ -54,20 +52,18 @@ class UndoJournal:
     def entries(self) -> list[JournalEntry]:
         if not self.file.exists():
             return []
-        return [JournalEntry.from_json(line) for line in self.file.read_text("utf-8").splitlines() if line.strip()]
+        # a line torn by a crash mid-record is left out: that accept's backup is still FILE.bak*
+        return [JournalEntry.from_dict(raw) for raw in read_jsonl(self.file, skip_bad=True)]
 
     def __len__(self) -> int:
         return len(self.entries())
 
     def record(self, before: bytes, after: bytes, label: str) -> None:
         entry = JournalEntry(str(self.source), before, sha256(after), label, time.time())
-        with self.file.open("a", encoding="utf-8") as handle:
-            handle.write(entry.to_json() + "\n")
+        append_jsonl(self.file, entry.to_dict())
 
     def _rewrite(self, entries: list[JournalEntry]) -> None:
-        from fasterpy_tui.document import atomic_write
-
-        atomic_write(self.file, "".join(e.to_json() + "\n" for e in entries).encode("utf-8"))
+        write_jsonl(self.file, [e.to_dict() for e in entries])
 
     def undo(self, document: Document) -> JournalEntry:
         """Restore the bytes before the last accept; refuses if the file was edited since."""
@@ -75,7 +71,7 @@ class UndoJournal:
         if not entries:
             raise FasterPyError(f"nothing to undo for {self.source.name} — accept a change first")
         last = entries[-1]
-        on_disk = sha256(self.source.read_bytes()) if self.source.exists() else ""
+        on_disk = file_digest(self.source) if self.source.exists() else ""
         if on_disk != last.after_sha256:
             raise FasterPyError(
                 f"{self.source.name} changed on disk after the last accept — undo refused; "

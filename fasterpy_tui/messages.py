@@ -1,4 +1,5 @@
-"""Messages the run worker posts to the UI thread (Textual delivers them in order)."""
+"""How the TUI's parts talk: the run worker posts to the main screen (Textual delivers messages in
+order, across threads), widgets post to their screen, and the main screen posts to the app."""
 
 from __future__ import annotations
 
@@ -46,3 +47,8 @@ class HunkToggled(Message):
         super().__init__()
         self.selected = selected
         self.total = total
+
+
+class OpenSettings(Message):
+    """The main screen asks for the settings screen; the app owns the configuration and where it is
+    saved, and hands a saved one to the screen's ConfigSource."""

@@ -26,8 +26,9 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
     source_path = path or result.path
 
     def check(review: TargetReview, partial_text: str) -> tuple[str, str]:
-        from graph.capture import capture_calls, read_source
-        from graph.verify import verify_functions
+        from graph.source import read_source
+        from harness.verify.capture import capture_calls
+        from harness.verify import verify_functions
 
         targets = review.targets or [review.target]
         original = read_source(source_path)
@@ -38,6 +39,7 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
             captured = capture_calls(source_path, targets, driver=driver)
             _CAPTURED.clear()  # one file's calls at a time is all a session needs
             _CAPTURED[key] = captured
+        # partial_text is the whole file as it would be written: verified as it is, not spliced again
         verdict = verify_functions(source_path, original, partial_text, targets, captured, config)
         if verdict.status == "accepted":
             return "verified", f"verified {verdict.speedup:.2f}× faster" if verdict.speedup else "verified"

@@ -1,13 +1,29 @@
-"""Run the pipeline off the UI thread, and make sure a cancelled run leaves no processes behind."""
+"""Run the pipeline off the UI thread, and make sure a cancelled run leaves no processes behind.
+
+`start_run` runs `graph.api.optimize` in a thread worker of a Textual node (the main screen); the
+worker reports only by messages (fasterpy_tui.messages): RunProgress for each event, then exactly one
+of RunFinished, RunFailed or RunCancelled."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psutil
+
+from fasterpy_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress
+from harness.errors import FasterPyError
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.message import Message
+    from textual.worker import Worker
 
 
 def _descendant_pids() -> set[int]:
@@ -38,6 +54,11 @@ class RunHandle:
                 out.append(proc)
         return out
 
+    def request_cancel(self) -> None:
+        """Esc: the pipeline stops at its next cancel check, which stopping the sandboxes brings forward."""
+        self.cancel.set()
+        self.stop_sandboxes()
+
     def stop_sandboxes(self) -> int:
         """Kill the sandboxed runs in flight right now: the processes the warm workers forked
         (our grandchildren). The workers themselves survive and report the run as killed, so the
@@ -63,6 +84,47 @@ class RunHandle:
         """Stop every process the run started that is still alive (terminate, then kill).
         Returns how many had to be stopped."""
         return _stop([p for p in self.new_processes() if p.is_running()], grace_s)
+
+
+def start_run(node: DOMNode, handle: RunHandle, path: Path, config: Callable[[], Any]) -> Worker:
+    """Run the pipeline on `handle.targets` of the file at `path` in a thread worker of `node`, which
+    receives the messages. `config` is called in the worker, so a config file that cannot be read
+    ends the run as RunFailed instead of raising on the UI thread."""
+    return node.run_worker(
+        partial(run_pipeline, handle, path, config, node.post_message),
+        name="run",
+        group="run",
+        exclusive=True,
+        thread=True,
+        exit_on_error=False,
+    )
+
+
+def run_pipeline(handle: RunHandle, path: Path, config: Callable[[], Any], post: Callable[[Message], Any]) -> None:
+    """The worker's body: never raises; its outcome is the one message it posts last."""
+    from graph.api import optimize
+
+    try:
+        result = optimize(
+            path,
+            handle.targets,
+            config=config(),
+            on_event=lambda event: post(RunProgress(event)),
+            cancel=handle.cancel,
+        )
+    except FasterPyError as exc:
+        post(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=True))
+        return
+    except Exception as exc:  # a bug in the pipeline: show it, keep the session alive
+        post(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=False))
+        return
+    status = getattr(result, "status", "")
+    if handle.cancel.is_set() or status == "cancelled":
+        post(RunCancelled())
+    elif status == "error":
+        post(RunFailed(FasterPyError(result.error or "the run failed"), user_error=True))
+    else:
+        post(RunFinished(result, time.perf_counter() - handle.started))
 
 
 def close_sandbox_pool() -> int:

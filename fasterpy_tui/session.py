@@ -11,8 +11,8 @@ from fasterpy_tui.document import Document
 from fasterpy_tui.hunks import Hunk, apply_hunks, compute_hunks
 from fasterpy_tui.journal import UndoJournal
 from fasterpy_tui.review import TargetReview
+from graph.source import FunctionInfo, list_functions
 from harness.errors import FasterPyError
-from kb.preprocess import FunctionInfo, list_functions
 
 # (review, text with only the chosen hunks) -> (outcome, note), outcome "verified" | "correct" | "failed";
 # run before a partial write (see fasterpy_tui.reverify)
@@ -60,7 +60,7 @@ class Session:
     # -- diffs --------------------------------------------------------------------------------------
     def proposed_text(self, review: TargetReview | None = None) -> str | None:
         """The whole file as it is now, with this review's candidate function spliced in."""
-        from graph.splice import splice_functions
+        from graph.source import splice_functions
 
         review = review or self.current
         if review is None or review.candidate is None:

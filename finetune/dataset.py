@@ -3,7 +3,6 @@ suggestions, answered by the pair's fast version, split into train and validatio
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import FasterPyError
+from harness.files import iter_jsonl, write_jsonl
 
 if TYPE_CHECKING:  # kb is a light import, but keep module import cheap for the CLI anyway
     from kb.records import Record, Suggestion
@@ -178,8 +178,8 @@ def build_dataset(
         (val_rows if _problem_key(record) in val_p else train_rows).append(row)
         if on_progress is not None:
             on_progress(i + 1, len(chosen))
-    write_jsonl(output, train_rows)
-    write_jsonl(val_output, val_rows)
+    write_jsonl(output, train_rows, backup="previous", ensure_ascii=False)
+    write_jsonl(val_output, val_rows, backup="previous", ensure_ascii=False)
     stats.written_train, stats.written_val = len(train_rows), len(val_rows)
     return stats
 
@@ -191,43 +191,13 @@ def default_val_path(output: Path) -> Path:
     return output.with_name(f"{stem}.val.jsonl")
 
 
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Atomic write (temp file + os.replace), keeping a backup of a file it replaces."""
-    import os
-    import shutil
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the data file is ordinary output
-        if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def read_examples(path: Path) -> list[dict[str, Any]]:
     """Chat-messages JSONL; every record must end in a non-empty assistant turn."""
     path = Path(path)
     if not path.is_file():
         raise FasterPyError(f"training data {path} does not exist — build it with `fasterpy finetune build-data`")
     rows: list[dict[str, Any]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FasterPyError(f"{path}:{lineno} is not JSON ({exc.msg}) — one JSON object per line") from None
+    for lineno, row in iter_jsonl(path, fix="one JSON object per line"):
         messages = row.get("messages") if isinstance(row, dict) else None
         if not isinstance(messages, list) or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)

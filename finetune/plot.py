@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.files import read_jsonl
+
 
 def read_log(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def plot_loss_curve(log: Sequence[dict[str, Any]], out: Path, title: str = "LoRA fine-tuning") -> Path:

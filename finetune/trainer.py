@@ -21,6 +21,7 @@ from typing import Any
 from finetune.config import DEFAULT_TARGET_MODULES, TrainConfig
 from finetune.masking import Encoded, SequenceTooLong, collate, encode_example
 from harness.errors import FasterPyError
+from harness.files import append_jsonl, atomic_write, write_jsonl
 
 LOG_NAME = "train_log.jsonl"
 CURVE_NAME = "loss_curve.png"
@@ -66,16 +67,6 @@ def encode_all(
     if not out:
         raise FasterPyError(f"every example in {where} is longer than --max-len {max_len} — raise --max-len")
     return out, dropped
-
-
-def pick_device(requested: str | None) -> str:
-    import torch
-
-    if requested:
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise FasterPyError(f"--device {requested} asked for, but no CUDA device is visible — use --device cpu")
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def apply_lora(model: Any, config: TrainConfig) -> Any:
@@ -126,14 +117,14 @@ class Trainer:
     def _load(self) -> tuple[Any, Any, str]:
         import torch
 
+        from graph.backends.hf_loading import load_causal_lm, pick_device
+
         cfg = self.config
         device = pick_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         model, tok = self._model, self._tokenizer
         if model is None:
-            from graph.backends.hf_loading import load_causal_lm
-
             model, tok = load_causal_lm(cfg.model, device=device)
         if tok is None:
             raise FasterPyError("a model was given without its tokenizer")
@@ -356,21 +347,18 @@ class Trainer:
         log = state["log"]
         # The log on disk may run past the checkpoint (the run died later): rewrite it to match.
         path = self.output / LOG_NAME
-        path.write_text("".join(json.dumps(r) + "\n" for r in log))
+        write_jsonl(path, log)
         best = state["best_val_loss"]
         return state["step"], math.inf if best is None else best, state["best_step"], log
 
     def _append_log(self, row: dict[str, Any]) -> None:
-        with open(self.output / LOG_NAME, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row) + "\n")
+        append_jsonl(self.output / LOG_NAME, row)
         if self.on_log is not None:
             self.on_log(row)
 
     @staticmethod
     def _write_json(path: Path, obj: Any) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(obj, indent=2))
-        tmp.replace(path)
+        atomic_write(path, json.dumps(obj, indent=2))
 
     def _progress(self, total: int, start: int):
         from contextlib import contextmanager

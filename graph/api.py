@@ -6,13 +6,12 @@
     print(result.status, result.targets[0].speedup)
     print(result.diff)
 
-For custom scripts the compiled graph and its state type are exported too (`build_graph`,
-`PipelineState`, `initial_state`)."""
+For custom scripts the compiled graph, its state type and its runtime context are exported too
+(`build_graph`, `PipelineState`, `RunContext`, `initial_state`): invoke the graph with
+`context=RunContext(...)` and close the context afterwards (see `graph.pipeline.run`)."""
 
 from __future__ import annotations
 
-import ast
-import difflib
 import os
 import threading
 import time
@@ -21,72 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graph.build import build_graph, open_checkpointer, recursion_limit
 from graph.config import FasterPyConfig
 from graph.events import EventSink
-from graph.nodes import RunCancelled, Services
+from graph.pipeline.build import build_graph
+from graph.pipeline.context import RunContext
+from graph.pipeline.run import load_run, run_graph
 from graph.result import OptimizeResult, TargetResult
-from graph.safe_write import atomic_write, backup_path
-from graph.state import PipelineState
+from graph.source import check_syntax, read_source, resolve_targets
+from harness.files import atomic_write, backup_path
+from harness.textdiff import unified_diff as _text_diff
+from graph.pipeline.state import PipelineState
 from harness.errors import FasterPyError
 
 __all__ = [
     "optimize", "optimize_source", "resume", "write_result", "initial_state", "build_graph", "PipelineState",
-    "OptimizeResult", "TargetResult", "FasterPyConfig", "read_source", "unified_diff",
+    "RunContext", "OptimizeResult", "TargetResult", "FasterPyConfig", "read_source", "unified_diff",
 ]
-
-
-# -- input checks ----------------------------------------------------------------------------
-
-
-def read_source(path: str | os.PathLike[str]) -> str:
-    """The file's text exactly as stored (CRLF kept); one-line errors for every bad input."""
-    p = Path(path)
-    if not p.exists():
-        raise FasterPyError(f"{p} does not exist — check the path")
-    if p.is_dir():
-        raise FasterPyError(f"{p} is a directory — name a Python file")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise FasterPyError(f"cannot read {p}: {exc.strerror} — check its permissions") from exc
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FasterPyError(
-            f"{p} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}) — save it as UTF-8"
-        ) from None
-    check_syntax(source, str(p))
-    return source
-
-
-def check_syntax(source: str, name: str = "the code") -> None:
-    try:
-        ast.parse(source.removeprefix("\ufeff"))
-    except SyntaxError as exc:
-        raise FasterPyError(f"{name} has a syntax error at line {exc.lineno}: {exc.msg} — fix it first") from None
-    except ValueError as exc:  # e.g. null bytes
-        raise FasterPyError(f"{name} cannot be parsed: {exc} — fix the file") from None
-
-
-def resolve_targets(source: str, targets: Sequence[str]) -> list[str]:
-    """Canonical qualnames; unknown names, lambdas and classes are errors naming the candidates."""
-    from kb.preprocess import extract_context, list_functions
-
-    targets = [t.strip() for t in targets if t and t.strip()]
-    if not targets:
-        return []
-    extract_context(source, targets)  # raises FasterPyError: unknown / lambda / class / unparsable
-    infos = list_functions(source)
-    quals = {i.qualname for i in infos}
-    out: list[str] = []
-    for t in targets:
-        if t not in quals:
-            matches = [i.qualname for i in infos if i.name == t]
-            t = matches[0] if len(matches) == 1 else t
-        if t not in out:
-            out.append(t)
-    return out
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -117,15 +66,7 @@ def initial_state(
         check_syntax(source, path)
     cfg = config or FasterPyConfig.load(path)
     program = tests_dir is not None or bool(input_files)
-    names = resolve_targets(source, targets)
-    if not program and not names:
-        from kb.preprocess import list_functions
-
-        listing = ", ".join(i.qualname for i in list_functions(source)) or "(none)"
-        raise FasterPyError(
-            f"no target function named — pass -f NAME (functions in {path}: {listing}), or --tests DIR / "
-            "--input FILE to optimize the whole program"
-        )
+    names = resolve_targets(source, targets, path, required=not program)
     if names and cfg.mode == "each":
         groups = [[n] for n in names]
     else:
@@ -173,26 +114,25 @@ def optimize(
     except FasterPyError as exc:
         return OptimizeResult(status="error", path=str(path), run_id="", mode="", error=str(exc),
                               seconds=time.perf_counter() - start)
-    svc = Services(on_event=on_event, cancel=cancel, backend=backend)
-    try:
-        prepare_inputs(state, svc)
-    except FasterPyError as exc:
-        svc.close()
-        return OptimizeResult(status="error", path=str(path), run_id="", mode=state["mode"], error=str(exc),
-                              original_source=state["original_source"], new_source=state["original_source"],
-                              seconds=time.perf_counter() - start)
-    return run_state(state, svc, cfg.state_db_path() if checkpoint else None, start=start)
+    with RunContext(on_event=on_event, cancel=cancel, backend=backend) as ctx:
+        try:
+            prepare_inputs(state, ctx)
+        except FasterPyError as exc:
+            return OptimizeResult(status="error", path=str(path), run_id="", mode=state["mode"], error=str(exc),
+                                  original_source=state["original_source"], new_source=state["original_source"],
+                                  seconds=time.perf_counter() - start)
+        return run_state(state, ctx, cfg.state_db_path() if checkpoint else None, start=start)
 
 
-def prepare_inputs(state: PipelineState, svc: Services) -> None:
+def prepare_inputs(state: PipelineState, ctx: RunContext) -> None:
     """Check the verification inputs before a run is created: capture the target functions' calls
     from the driver (function mode; cached for the graph) or load the tests (program mode). A
     driver that crashes or never calls a target fails here, with nothing checkpointed."""
     if state["mode"] == "function":
         for group in state["groups"]:
-            svc.captured(state, group)
+            ctx.captured(state, group)
     else:
-        svc.tests(state)
+        ctx.tests(state)
 
 
 def optimize_source(
@@ -200,7 +140,7 @@ def optimize_source(
     label: str = "program.py",
     targets: Sequence[str] = (),
     config: FasterPyConfig | None = None,
-    services: Services | None = None,
+    context: RunContext | None = None,
     *,
     tests_dir: str | os.PathLike[str] | None = None,
     input_files: Sequence[str | os.PathLike[str]] = (),
@@ -208,18 +148,21 @@ def optimize_source(
     key: str | None = None,
     checkpoint: bool = False,
 ) -> OptimizeResult:
-    """Like `optimize`, for code that is not in a file (batch rows): program mode only."""
+    """Like `optimize`, for code that is not in a file (batch rows): program mode only. A `context`
+    passed in serves several calls (its backend, KB and pool stay open); the caller closes it."""
     start = time.perf_counter()
     cfg = config or FasterPyConfig.load()
-    svc = services or Services()
     try:
         state = initial_state(label, targets, cfg, source=source, tests_dir=tests_dir, input_files=input_files,
                               exclude_problems=exclude_problems, key=key)
     except FasterPyError as exc:
         return OptimizeResult(status="error", path=label, run_id="", mode="program", error=str(exc),
                               seconds=time.perf_counter() - start)
-    return run_state(state, svc, cfg.state_db_path() if checkpoint else None, start=start,
-                     keep_services=services is not None)
+    db = cfg.state_db_path() if checkpoint else None
+    if context is not None:
+        return run_state(state, context, db, start=start)
+    with RunContext() as ctx:
+        return run_state(state, ctx, db, start=start)
 
 
 def resume(
@@ -232,39 +175,14 @@ def resume(
     """Continue an interrupted run from its last finished node (or return a finished run's result)."""
     start = time.perf_counter()
     db = _default_db(state_db)
-    if not db.exists():
-        raise FasterPyError(f"no run database at {db} — start a run first, or pass --state-db")
-    if not _has_run(db, run_id):  # answered without importing LangGraph
-        raise FasterPyError(f"no run {run_id!r} in {db} — check the run id printed by the interrupted run")
-    saver = open_checkpointer(db)
-    try:
-        graph = build_graph(checkpointer=saver)
-        snap = graph.get_state({"configurable": {"thread_id": run_id}})
-        values = snap.values if snap else None
-        if not values or "original_source" not in values:
-            raise FasterPyError(f"no run {run_id!r} in {db} — check the run id printed by the interrupted run")
-    finally:
-        saver.conn.close()
+    values = load_run(db, run_id)
     path = values["path"]
     if Path(path).exists():
         current = Path(path).read_bytes().decode("utf-8", errors="replace")
         if current != values["original_source"]:
             raise FasterPyError(f"{path} changed since run {run_id} started — start a new run instead of resuming")
-    svc = Services(on_event=on_event, cancel=cancel, backend=backend)
-    return run_state(None, svc, db, start=start, run_id=run_id)
-
-
-def _has_run(db: Path, run_id: str) -> bool:
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            return conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone() is not None
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        return True  # not the layout we expect: let the checkpointer itself decide
+    with RunContext(on_event=on_event, cancel=cancel, backend=backend) as ctx:
+        return run_state(None, ctx, db, start=start, run_id=run_id)
 
 
 def _default_db(state_db: str | os.PathLike[str] | None) -> Path:
@@ -278,49 +196,20 @@ def _default_db(state_db: str | os.PathLike[str] | None) -> Path:
 
 def run_state(
     state: PipelineState | None,
-    svc: Services,
+    ctx: RunContext,
     db: Path | None,
     start: float | None = None,
     run_id: str | None = None,
-    keep_services: bool = False,
 ) -> OptimizeResult:
-    """Invoke the graph on a fresh state, or (state None) continue the checkpointed `run_id`."""
+    """Run a fresh state, or (state None) continue the checkpointed `run_id`, and report it as an
+    `OptimizeResult`. `ctx` stays open (the caller closes it); its per-run caches are dropped."""
     start = time.perf_counter() if start is None else start
     run_id = run_id or (state or {}).get("run_id") or new_run_id()
-    saver = open_checkpointer(db) if db is not None else None
-    if saver is None:
-        from langgraph.checkpoint.memory import InMemorySaver
-
-        saver = InMemorySaver()
-    graph = build_graph(checkpointer=saver, services=svc)
-    thread = {"configurable": {"thread_id": run_id}}
     try:
-        current = state if state is not None else graph.get_state(thread).values
-        groups = len(current.get("groups") or [[]])
-        attempts = int((current.get("config") or {}).get("attempts", 3))
-        thread["recursion_limit"] = recursion_limit(groups, attempts)
-        svc.emit("preprocess", f"run {run_id}: {current.get('path')}", None, run_id=run_id,
-                 db=str(db) if db else None)
-        try:
-            if state is not None:
-                graph.invoke(state, thread)
-            elif graph.get_state(thread).next:
-                graph.invoke(None, thread)
-        except RunCancelled:
-            svc.emit("done", f"cancelled — resume with `fasterpy optimize --resume {run_id}`", None,
-                     status="cancelled", run_id=run_id)
-            return _result(graph.get_state(thread).values, "cancelled", start, run_id)
-        except FasterPyError as exc:
-            svc.emit("done", f"error: {exc}", None, status="error")
-            return _result(graph.get_state(thread).values or current, "error", start, run_id, error=str(exc))
-        return _result(graph.get_state(thread).values, None, start, run_id)
+        outcome = run_graph(state, ctx, db, run_id)
     finally:
-        svc.reset_run()
-        if not keep_services:
-            svc.close()
-        conn = getattr(saver, "conn", None)
-        if conn is not None:
-            conn.close()
+        ctx.reset_run()
+    return _result(outcome.values, outcome.status, start, run_id, error=outcome.error)
 
 
 def _result(values: dict[str, Any], status: str | None, start: float, run_id: str, error: str = "") -> OptimizeResult:
@@ -347,17 +236,9 @@ def _result(values: dict[str, Any], status: str | None, start: float, run_id: st
 
 
 def unified_diff(before: str, after: str, path: str = "file.py") -> str:
-    if before == after:
-        return ""
+    """The patch from `before` to `after` of the file at `path`, as `git diff` names it (a/NAME, b/NAME)."""
     name = Path(path).name or "file.py"
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
-    out = []
-    for line in difflib.unified_diff(a, b, fromfile=f"a/{name}", tofile=f"b/{name}"):
-        if not line.endswith(("\n", "\r")):
-            line += "\n\\ No newline at end of file\n"
-        out.append(line)
-    return "".join(out)
+    return _text_diff(before, after, f"a/{name}", f"b/{name}")
 
 
 # -- applying --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ with no verified improvement emits its original program: unverified code is neve
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from graph.config import FasterPyConfig
 from graph.result import OptimizeResult
 from harness.errors import FasterPyError
+from harness.files import append_jsonl, read_jsonl
 
 DEFAULT_OUT_COL = "generated_answers"
 SOURCE_COLUMNS = ("input", "src_code", "slow_code", "code_v0")
@@ -33,20 +33,11 @@ class BatchSummary:
     seconds: list[float] = field(default_factory=list)
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_input(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     p = Path(path)
     if not p.is_file():
         raise FasterPyError(f"{p} does not exist — pass a PIE-format .jsonl file")
-    rows = []
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise FasterPyError(f"{p} line {n} is not JSON ({exc.msg}) — fix or remove the line") from None
-    return rows
+    return read_jsonl(p)
 
 
 def source_column(rows: list[dict[str, Any]], wanted: str | None) -> str:
@@ -67,26 +58,16 @@ def row_key(index: int, row: dict[str, Any], src: str) -> str:
 
 
 def done_keys(out_path: Path) -> set[str]:
-    """Keys of rows already written (a torn last line from a crash is ignored and redone)."""
+    """Keys of rows already written (a torn last line from a crash is ignored and redone; the next
+    append drops it)."""
     keys: set[str] = set()
     if out_path.is_file():
-        for line in out_path.read_text(encoding="utf-8").splitlines():
+        for row in read_jsonl(out_path, skip_bad=True):
             try:
-                keys.add(json.loads(line)["fasterpy_key"])
-            except (json.JSONDecodeError, KeyError, TypeError):
+                keys.add(row["fasterpy_key"])
+            except (KeyError, TypeError):
                 continue
     return keys
-
-
-def _repair_tail(out_path: Path) -> None:
-    """Drop a half-written last line so appended rows start on a fresh line."""
-    if not out_path.is_file():
-        return
-    data = out_path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with out_path.open("r+b") as fh:
-            fh.truncate(cut)
 
 
 def output_row(row: dict[str, Any], key: str, src: str, result: OptimizeResult, out_col: str) -> dict[str, Any]:
@@ -127,44 +108,39 @@ def run_batch(
     """Process every row not yet in `out_path`; `on_row(done, total, result)` drives a progress bar
     (result None for a row skipped because it was already written)."""
     from graph.api import optimize_source
-    from graph.nodes import Services
+    from graph.pipeline.context import RunContext
 
     tests = Path(tests_dir)
     if not tests.is_dir():
         raise FasterPyError(f"test directory {tests} does not exist — pass the PIE public_test_cases/ directory")
-    rows = read_jsonl(input_path)
+    rows = read_input(input_path)
     col = source_column(rows, src_col)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _repair_tail(out)
     seen = done_keys(out)
     todo = list(iter_rows(rows, col, limit))
     summary = BatchSummary(rows=len(todo))
-    svc = Services(on_event=on_event)
-    try:
-        with out.open("a", encoding="utf-8") as fh:
-            for n, (i, row, src) in enumerate(todo, 1):
-                key = row_key(i, row, src)
-                if key in seen:
-                    summary.skipped += 1
-                    if on_row:
-                        on_row(n, len(todo), None)
-                    continue
-                pid = str(row.get("problem_id", ""))
-                result = optimize_source(
-                    src, label=f"{pid or 'row'}-{i}.py", config=config, services=svc,
-                    tests_dir=tests / pid if pid else tests, exclude_problems=[pid] if pid else [],
-                    # the replay backend finds the row by submission id, else by row number
-                    key=str(row.get("submission_id_v0") or i),
-                )
-                fh.write(json.dumps(output_row(row, key, src, result, out_col)) + "\n")
-                fh.flush()
-                summary.done += 1
-                summary.optimized += result.optimized
-                summary.errors += result.status == "error"
-                summary.seconds.append(result.seconds)
+    # one context for every row: the backend, the knowledge base and the warm sandbox worker stay open
+    with RunContext(on_event=on_event) as ctx:
+        for n, (i, row, src) in enumerate(todo, 1):
+            key = row_key(i, row, src)
+            if key in seen:
+                summary.skipped += 1
                 if on_row:
-                    on_row(n, len(todo), result)
-    finally:
-        svc.close()
+                    on_row(n, len(todo), None)
+                continue
+            pid = str(row.get("problem_id", ""))
+            result = optimize_source(
+                src, label=f"{pid or 'row'}-{i}.py", config=config, context=ctx,
+                tests_dir=tests / pid if pid else tests, exclude_problems=[pid] if pid else [],
+                # the replay backend finds the row by submission id, else by row number
+                key=str(row.get("submission_id_v0") or i),
+            )
+            append_jsonl(out, output_row(row, key, src, result, out_col))
+            summary.done += 1
+            summary.optimized += result.optimized
+            summary.errors += result.status == "error"
+            summary.seconds.append(result.seconds)
+            if on_row:
+                on_row(n, len(todo), result)
     return summary

@@ -10,27 +10,86 @@ Layout of the file (every key optional):
     backend = "rules"
     [tool.fasterpy.retrieval]    # RetrievalSettings (paper Alg. 2)
     k = 2
+
+The schema is a strict pydantic model (a string is not a number, an unknown key is an error); a
+validation error becomes one FasterPyError line naming the key, where it was set and the fix. The
+generation table is checked against GenerationConfig's own fields, so a field added there is a
+setting here with no second list to keep.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import tomllib
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import tomlkit
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import core_schema
+
+from graph.backends.base import GenerationConfig
 from harness.errors import FasterPyError
+from harness.files import atomic_write
 
 CONFIG_FILE = "fasterpy.toml"
-MODES = ("together", "each")
+Mode = Literal["together", "each"]
+MODES: tuple[str, ...] = typing.get_args(Mode)
+_STRICT = ConfigDict(strict=True, extra="forbid")
 
 
-@dataclass
-class RetrievalSettings:
+def _plain(value: Any) -> Any:
+    """What the schema checks: a GenerationConfig as its fields, paths as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in value.items()}
+    return value
+
+
+def _schema_of(dc: type) -> type[BaseModel]:
+    """A strict pydantic model with the fields, types and defaults of the dataclass `dc`."""
+    hints = typing.get_type_hints(dc)
+    spec: dict[str, Any] = {}
+    for f in dataclasses.fields(dc):
+        default = Field(default_factory=f.default_factory) if f.default is dataclasses.MISSING else f.default
+        spec[f.name] = (hints[f.name], default)
+    return create_model(f"{dc.__name__}Settings", __config__=_STRICT, **spec)
+
+
+_GenerationSettings = _schema_of(GenerationConfig)
+
+
+def _generation_schema(_source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # Checked field by field as _GenerationSettings (so errors keep their `generation.<key>` path),
+    # kept as the plain GenerationConfig the backends take.
+    checked = core_schema.no_info_after_validator_function(
+        lambda settings: GenerationConfig(**dict(settings)), handler.generate_schema(_GenerationSettings)
+    )
+    return core_schema.no_info_before_validator_function(
+        _plain, checked, serialization=core_schema.plain_serializer_function_ser_schema(dataclasses.asdict)
+    )
+
+
+GenerationSection = Annotated[GenerationConfig, GetPydanticSchema(_generation_schema)]
+
+
+class RetrievalSettings(BaseModel):
     """Algorithm 2's parameters; None = the value tuned for the KB's embedder (its manifest)."""
+
+    model_config = _STRICT
 
     k: int = 2
     m: int | None = None
@@ -38,86 +97,75 @@ class RetrievalSettings:
     threshold: float | None = None
 
 
-def _default_generation() -> Any:
-    from graph.backends.base import GenerationConfig
+class FasterPyConfig(BaseModel):
+    model_config = _STRICT
 
-    return GenerationConfig()
-
-
-@dataclass
-class FasterPyConfig:
-    generation: Any = field(default_factory=_default_generation)  # GenerationConfig
-    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    generation: GenerationSection = Field(default_factory=GenerationConfig)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     kb: str | None = None  # knowledge-base directory; None = the shipped default
     use_retrieval: bool = True  # False: prompt without suggestions (ablation)
-    attempts: int = 3  # generate→verify rounds per target group
-    candidates: int = 2  # candidates generated per attempt
-    speedup_threshold: float = 1.1  # accept when the CI lower bound of the speedup clears this
-    repeats: int = 8  # interleaved timing rounds (more are added when the CI straddles the threshold)
-    timeout_s: float = 10.0  # per sandboxed run
+    attempts: int = Field(3, ge=1)  # generate→verify rounds per target group
+    candidates: int = Field(2, ge=1)  # candidates generated per attempt
+    speedup_threshold: float = Field(1.1, gt=0)  # accept when the CI lower bound of the speedup clears this
+    repeats: int = Field(8, ge=2)  # interleaved timing rounds (more are added when the CI straddles the threshold)
+    timeout_s: float = Field(10.0, gt=0)  # per sandboxed run
     memory_mb: int = 1024  # per sandboxed run
     float_tolerance: float = 1e-9  # relative and absolute tolerance when comparing floats
-    mode: str = "together"  # "together": all targets in one prompt; "each": one target at a time
+    mode: Mode = "together"  # "together": all targets in one prompt; "each": one target at a time
     driver: str | None = None  # command whose run supplies the target functions' inputs
     test_cmd: str | None = None  # the user's tests, also run against the candidate in a temp copy
     learn: bool = False  # add accepted optimizations to the user's knowledge base
     learn_kb: str | None = None  # where --learn adds records; None = <cache>/user-kb
     state_db: str | None = None  # SQLite checkpoint database; None = <cache>/runs.sqlite
-    source: str = field(default="defaults", compare=False)  # where the file settings came from
+    _source: str = PrivateAttr("defaults")
+
+    @property
+    def source(self) -> str:
+        """Where the file settings came from: a path, or "defaults". Not a setting."""
+        return self._source
+
+    @source.setter
+    def source(self, value: str) -> None:
+        self._source = value
 
     # -- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, start: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None) -> "FasterPyConfig":
+    def load(cls, start: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None) -> FasterPyConfig:
         """Defaults, then the nearest config file at or above `start` (a file or directory; default
         the working directory), then `overrides` (dotted keys such as "generation.backend"; None
         values are ignored so unset flags do not override the file)."""
-        cfg = cls()
         found = find_config_file(start)
-        if found is not None:
-            path, table = found
-            cfg.update(table, where=_describe(path))
+        path, table = found if found is not None else (None, {})
+        given = _nested({k: v for k, v in (overrides or {}).items() if v is not None})
+        flags = set(_dotted(given))
+        file_where = _describe(path) if path is not None else "defaults"
+        cfg = _validated(
+            _merged(_nested(table), given),
+            lambda key: "command-line options" if any(p in flags for p in _prefixes(key)) else file_where,
+        )
+        if path is not None:
             cfg.source = str(path)
-        if overrides:
-            cfg.update({k: v for k, v in overrides.items() if v is not None}, where="command-line options")
-        cfg.validate()
         return cfg
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FasterPyConfig":
-        cfg = cls()
-        cfg.update(data, where="settings")
-        cfg.validate()
-        return cfg
+    def from_dict(cls, data: Mapping[str, Any]) -> FasterPyConfig:
+        """The inverse of `to_dict` (what a run's checkpoint holds); dotted keys are accepted too."""
+        return _validated(_nested(data), lambda _key: "settings")
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name == "source":
-                continue
-            value = getattr(self, f.name)
-            out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-        return out
+        """Every setting as plain values and dicts (no `source`)."""
+        return self.model_dump(warnings=False)
 
-    def update(self, data: dict[str, Any], where: str = "settings") -> None:
-        """Apply a (possibly nested or dotted) mapping; unknown keys and wrong types are errors."""
-        for key, value in data.items():
-            if "." in key:
-                head, rest = key.split(".", 1)
-                self.update({head: {rest: value}}, where)
-                continue
-            _set(self, key, value, where, prefix="")
+    def update(self, data: Mapping[str, Any], where: str = "settings") -> None:
+        """Apply a (possibly nested or dotted) mapping; unknown keys and wrong values are errors."""
+        fresh = _validated(_merged(self.to_dict(), _nested(data)), lambda _key: where)
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(fresh, name))
 
-    def validate(self) -> None:
-        if self.mode not in MODES:
-            raise FasterPyError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r} — fix `mode` in your settings")
-        for name in ("attempts", "candidates", "repeats"):
-            if getattr(self, name) < 1:
-                raise FasterPyError(f"`{name}` must be at least 1 — fix it in your settings")
-        if self.repeats < 2:
-            raise FasterPyError("`repeats` must be at least 2 to tell a speedup from noise — raise it")
-        if self.speedup_threshold <= 0 or self.timeout_s <= 0:
-            raise FasterPyError("`speedup_threshold` and `timeout_s` must be positive — fix them in your settings")
+    def validate(self) -> None:  # type: ignore[override]  # pydantic's deprecated classmethod of that name
+        """Check the current values again (after attributes were set directly)."""
+        _validated(self.to_dict(), lambda _key: "your settings")
 
     # -- derived paths ---------------------------------------------------------------------
 
@@ -139,64 +187,107 @@ class FasterPyConfig:
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str] = CONFIG_FILE) -> Path:
-        """Write every setting to a fasterpy.toml (atomically: temp file + os.replace)."""
+        """Write the settings to a fasterpy.toml, atomically. A new file gets every setting. An
+        existing one keeps its comments, layout and key order: the settings it has are changed in
+        place (or removed when now unset), and those it lacks are added only when not at their
+        default. A file with a [tool.fasterpy] table is written inside that table."""
         path = Path(path)
-        text = dumps_toml(self.to_dict())
+        existing = path.is_file()
+        if existing:
+            doc = _parse_for_update(path)
+        else:
+            doc = tomlkit.document()
+            doc.add(tomlkit.comment('FasterPy settings (see README "Configuration").'))
+        tool = doc.get("tool")
+        table = tool["fasterpy"] if isinstance(tool, Mapping) and isinstance(tool.get("fasterpy"), Mapping) else doc
+        _write_table(table, self.to_dict(), type(self)().to_dict(), every=not existing)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, tomlkit.dumps(doc).encode("utf-8"))
         return path
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {"generation": _GenerationSettings, "retrieval": RetrievalSettings}
+_KINDS = {  # pydantic's error type → what the value must be
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+}
+_WHY = {"repeats": " to tell a speedup from noise"}
+
+
+def _validated(data: dict[str, Any], where: typing.Callable[[str], str]) -> FasterPyConfig:
+    """The config for `data`, or a one-line FasterPyError; `where(key)` says where a key was set."""
+    try:
+        return FasterPyConfig.model_validate(_plain(data))
+    except ValidationError as exc:
+        raise FasterPyError(_one_line(exc.errors(include_url=False)[0], where)) from None
+
+
+def _one_line(err: Any, where: typing.Callable[[str], str]) -> str:
+    loc = [str(part) for part in err["loc"]]
+    section = _SECTIONS.get(loc[0]) if loc else None
+    key = ".".join(loc[:2] if section is not None else loc[:1])
+    place, kind, value, ctx = where(key), err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        known = (section if section is not None and len(loc) > 1 else FasterPyConfig).model_fields
+        return f"unknown setting '{key}' in {place} — known: {', '.join(sorted(known))}"
+    if section is not None and len(loc) == 1:
+        return f"'{key}' in {place} must be a table of settings — e.g. [tool.fasterpy.{key}]"
+    if kind == "literal_error":
+        field = FasterPyConfig.model_fields.get(key)
+        choices = ", ".join(typing.get_args(field.annotation)) if field is not None else ctx.get("expected")
+        return f"{key} must be one of {choices}, not {value!r} — fix `{key}` in {place}"
+    if kind == "greater_than_equal":
+        return f"`{key}` must be at least {ctx.get('ge')}{_WHY.get(key, '')} — fix it in {place}"
+    if kind == "greater_than" and ctx.get("gt") == 0:
+        return f"`{key}` must be positive — fix it in {place}"
+    if kind in _KINDS:
+        return f"'{key}' in {place} must be {_KINDS[kind]}, not {value!r} — fix the value"
+    return f"'{key}' in {place}: {err['msg']} — fix the value"
+
+
+def _nested(data: Mapping[str, Any]) -> dict[str, Any]:
+    """{"generation.backend": x} → {"generation": {"backend": x}}, merged with nested tables."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if "." in key:
+            head, rest = key.split(".", 1)
+            value, key = {rest: value}, head
+        if isinstance(value, Mapping):
+            value = _nested(value)
+        out = _merged(out, {key: value})
+    return out
+
+
+def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and (isinstance(old, Mapping) or dataclasses.is_dataclass(old)):
+            out[key] = _merged(_plain(old), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _dotted(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        keys.append(prefix + key)
+        if isinstance(value, Mapping):
+            keys.extend(_dotted(value, f"{prefix}{key}."))
+    return keys
+
+
+def _prefixes(key: str) -> list[str]:
+    parts = key.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _describe(path: Path) -> str:
     return f"[tool.fasterpy] of {path}" if path.name == "pyproject.toml" else str(path)
-
-
-def _set(obj: Any, key: str, value: Any, where: str, prefix: str) -> None:
-    names = {f.name for f in dataclasses.fields(obj) if f.name != "source"}
-    if key not in names:
-        raise FasterPyError(
-            f"unknown setting '{prefix}{key}' in {where} — known: {', '.join(sorted(names))}"
-        )
-    current = getattr(obj, key)
-    if dataclasses.is_dataclass(current):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                _set(current, k, v, where, prefix=f"{prefix}{key}.")
-            return
-        if dataclasses.is_dataclass(value) and type(value) is type(current):
-            setattr(obj, key, value)
-            return
-        raise FasterPyError(f"'{prefix}{key}' in {where} must be a table of settings — e.g. [tool.fasterpy.{key}]")
-    setattr(obj, key, _coerce(current, value, f"{prefix}{key}", where))
-
-
-def _coerce(current: Any, value: Any, name: str, where: str) -> Any:
-    """Check a value against the type of the default it replaces (ints are fine for floats)."""
-    if current is None or value is None:
-        return value
-    if isinstance(current, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(current, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(current, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(current, str):
-        ok = isinstance(value, str)
-    else:
-        ok = True
-    if not ok:
-        raise FasterPyError(
-            f"'{name}' in {where} must be a {type(current).__name__}, not {value!r} — fix the value"
-        )
-    return value
 
 
 def find_config_file(start: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]] | None:
@@ -234,31 +325,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise FasterPyError(f"cannot read {path}: {exc.strerror} — check its permissions") from exc
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def _parse_for_update(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FasterPyError(f"cannot read {path} to update it: {exc} — check the file") from None
+    except tomlkit.exceptions.ParseError as exc:
+        raise FasterPyError(f"cannot save to {path}: it is not valid TOML ({exc}) — fix or remove the file") from None
 
 
-def dumps_toml(data: dict[str, Any]) -> str:
-    """A flat table plus one level of sub-tables — all a FasterPyConfig needs. None is omitted
-    (TOML has no null; omitted means "default")."""
-    lines = ["# FasterPy settings (see README \"Configuration\")."]
-    tables = []
-    for key, value in data.items():
+def _write_table(table: MutableMapping[str, Any], values: dict[str, Any], defaults: dict[str, Any], every: bool) -> None:
+    """Bring a tomlkit table up to `values`, touching only what changed (None = unset: removed)."""
+    for key, value in sorted(values.items(), key=lambda kv: isinstance(kv[1], dict)):  # tables last
+        current = table.get(key)
         if isinstance(value, dict):
-            tables.append((key, value))
-        elif value is not None:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for name, table in tables:
-        lines.append("")
-        lines.append(f"[{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None)
-    return "\n".join(lines) + "\n"
+            sub = current if isinstance(current, MutableMapping) else tomlkit.table()
+            _write_table(sub, value, defaults.get(key, {}), every)
+            if current is None and len(sub):
+                table[key] = sub
+        elif value is None:
+            table.pop(key, None)
+        elif current is not None:
+            if (current.unwrap() if hasattr(current, "unwrap") else current) != value:
+                table[key] = value
+        elif every or value != defaults.get(key):
+            table[key] = value

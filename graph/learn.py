@@ -1,6 +1,9 @@
 """`--learn`: an accepted optimization becomes a knowledge-base record (slow context → fast context,
 rate = the verified speedup, an offline summary of the change), so retrieval improves with use.
 
+What is learned: the targets a run optimized, when the settings say `learn = true` (`--learn`); see
+`learn_accepted`.
+
 Where it goes: `learn_kb` if set, else the `kb` you retrieve from if you named one, else the user
 KB in the cache (`<cache>/user-kb`), created on first use as a copy of the shipped default KB; once
 it exists, runs without an explicit `kb` retrieve from it (see `retrieval_kb`)."""
@@ -95,3 +98,11 @@ def learn_from_result(result: OptimizeResult, cfg: FasterPyConfig) -> list[int]:
         return kb.add(records)
     finally:
         kb.close()
+
+
+def learn_accepted(result: OptimizeResult, cfg: FasterPyConfig) -> list[int]:
+    """The `--learn` policy: when `cfg.learn` is on and the run optimized something, add its accepted
+    targets to the learning KB (`learn_target`); returns the new record ids, else []."""
+    if not (result.optimized and cfg.learn):
+        return []
+    return learn_from_result(result, cfg)

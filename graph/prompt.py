@@ -15,13 +15,6 @@ SYSTEM_PROMPT = (
     "degree to which a suggestion improves the input code."
 )
 
-SUMMARY_PROMPT = (
-    "You are an expert in the field of code execution efficiency optimization. Based on the "
-    "unified-style patch: {diff}, summarize how it optimizes code execution efficiency. Provide up to "
-    "two key points. Your output format should be: (If there is one summary) 1. xxx; 2. xxx"
-)
-
-
 class SuggestionLike(Protocol):
     similarity: float
     rate: float

@@ -18,7 +18,7 @@ class Attempt:
     target: str
     number: int
     candidate: int
-    status: str  # a graph.verify.Verdict status: accepted | wrong_output | exception | timeout | slower | no_code | error
+    status: str  # a harness.verify.Verdict status: accepted | wrong_output | exception | timeout | slower | no_code | error
     feedback: str = ""
     speedup: float | None = None
     ci_low: float | None = None

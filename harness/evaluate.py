@@ -24,11 +24,6 @@ load are noisier than with `workers=1`.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
-import tempfile
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +31,10 @@ from typing import Any, Callable, Sequence
 
 from harness.correctness import accuracy
 from harness.errors import FasterPyError
+from harness.files import iter_jsonl, write_jsonl
 from harness.limits import Limits
 from harness.metrics import Metrics, Sample, compute_metrics, is_optimized
+from harness.pie_tests import read_pie_tests
 
 SLOW_COLUMNS = ("input", "slow_code", "slow_code_col", "src_code", "code_v0")
 REF_COLUMNS = ("target", "reference_code", "reference_code_col", "tgt_code", "code_v1")
@@ -101,39 +98,19 @@ def load_rows(path: str | Path) -> list[dict]:
     if not p.is_file():
         raise FasterPyError(f"input file {p} does not exist — pass a PIE-format JSONL file")
     rows = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FasterPyError(f"{p}:{n} is not valid JSON ({exc.msg}) — one JSON object per line") from exc
-            if not isinstance(row, dict):
-                raise FasterPyError(f"{p}:{n} is not a JSON object — one object per line")
-            rows.append(row)
+    for n, row in iter_jsonl(p, fix="one JSON object per line"):
+        if not isinstance(row, dict):
+            raise FasterPyError(f"{p}:{n} is not a JSON object — one object per line")
+        rows.append(row)
     if not rows:
         raise FasterPyError(f"{p} has no rows — it must hold one JSON object per line")
     return rows
 
 
-_NUM = re.compile(r"^(input|output)\.(\d+)\.txt$")
-
-
 def load_tests(tests_dir: str | Path, problem_id: str) -> list[TestCase]:
-    folder = Path(tests_dir) / str(problem_id)
-    if not folder.is_dir():
-        return []
-    cases = []
-    for entry in sorted(folder.iterdir()):
-        m = _NUM.match(entry.name)
-        if not m or m.group(1) != "input":
-            continue
-        out = folder / f"output.{m.group(2)}.txt"
-        if out.is_file():
-            cases.append((int(m.group(2)), TestCase(entry.name, entry.read_text(errors="replace"),
-                                                     out.read_text(errors="replace"))))
-    return [c for _, c in sorted(cases, key=lambda x: x[0])]
+    """The problem's PIE test folder, as harness test cases; an input without an output is left out."""
+    return [TestCase(t.name, t.input, t.output) for t in read_pie_tests(Path(tests_dir) / str(problem_id))
+            if t.output is not None]
 
 
 def _pick(rows: Sequence[dict], explicit: str | None, candidates: Sequence[str], what: str, flag: str,
@@ -305,19 +282,7 @@ def evaluate_rows(
 
 
 def write_report(rows: Sequence[dict], path: str | Path) -> Path:
-    """Write one JSON object per row, atomically (temp file + os.replace); an old file is kept as .bak."""
+    """Write one JSON object per row, atomically; an old file is kept as .bak."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, default=str) + "\n")
-        if target.exists():
-            shutil.copy2(target, target.with_name(target.name + ".bak"))
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_jsonl(target, rows, backup="previous", default=str)
     return target

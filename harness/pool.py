@@ -6,7 +6,9 @@ Public API (stable):
         .submit(request) -> concurrent.futures.Future[dict]   thread-safe
         .call(request) -> dict                                 submit + wait
         .size, .features, .worker_pids(), .close(); a context manager
-    default_pool() -> WorkerPool      a process-wide pool sized to the machine, closed at exit
+    shared_pool(workers=None) -> WorkerPool   the process-wide pool of that size (None: the machine's),
+                                      created on first use, closed at exit, re-created after close_all()
+    default_pool() -> WorkerPool      shared_pool(): the pool run_program/call_function use by default
     close_all() -> int                close every open pool of this process (e.g. on cancel)
     machine_workers() -> int          CPUs this process may use
 
@@ -306,15 +308,14 @@ class WorkerPool:
             pass
 
 
-_default_pool: WorkerPool | None = None
-_default_lock = threading.Lock()
+_shared: dict[int, WorkerPool] = {}
+_shared_lock = threading.Lock()
 _open_pools: "weakref.WeakSet[WorkerPool]" = weakref.WeakSet()
 
 
 def close_all() -> int:
     """Close every pool this process opened and has not closed; returns how many. Process-wide
-    pools (default_pool(), the verifier's replay pool) are re-created on next use, so this is safe
-    between runs."""
+    pools (shared_pool()) are re-created on next use, so this is safe between runs."""
     closed = 0
     for pool in list(_open_pools):
         if not pool._closed:
@@ -326,11 +327,19 @@ def close_all() -> int:
     return closed
 
 
+def shared_pool(workers: int | None = None) -> WorkerPool:
+    """The process-wide pool with `workers` workers (None: one per CPU), created on first use and
+    closed at exit. The verifier uses shared_pool(1): on one worker, an original and its candidate
+    run under the same hash seed, so set and dict orders of strings agree."""
+    size = int(workers) if workers else machine_workers()
+    with _shared_lock:
+        pool = _shared.get(size)
+        if pool is None or pool._closed:
+            pool = _shared[size] = WorkerPool(workers=size)
+            atexit.register(pool.close)
+        return pool
+
+
 def default_pool() -> WorkerPool:
-    """The process-wide pool used when a caller passes no pool (created on first use)."""
-    global _default_pool
-    with _default_lock:
-        if _default_pool is None or _default_pool._closed:
-            _default_pool = WorkerPool()
-            atexit.register(_default_pool.close)
-        return _default_pool
+    """The process-wide pool used when a caller passes no pool: shared_pool() sized to the machine."""
+    return shared_pool()

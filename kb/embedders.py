@@ -1,4 +1,5 @@
-"""Code embedders: one small interface, a registry, and three implementations.
+"""Code embedders: one small interface, a registry (entry points, see harness.plugins), and the
+built-in implementations.
 
 - `lexical`: hashed token n-grams + tree-sitter AST node-type n-grams, sublinear TF; no weights,
   thousands of programs per second. The default (chosen by benchmarks/retrieval_quality.py).
@@ -6,6 +7,7 @@
   (the `minilm` extra), loaded offline with transformers, mean pooling.
 - `unixcoder`: the paper's encoder (microsoft/unixcoder-base, mean pooling, Eq. 1) from a local
   directory or hub id (env FASTERPY_UNIXCODER or `unixcoder:<path>`).
+- `transformer:<path>`: any encoder-only model directory, pooled the same way.
 
 All return float32 arrays (n, d) with L2-normalised rows, so inner product = cosine similarity.
 """
@@ -25,6 +27,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from harness.errors import FasterPyError
+from harness.plugins import find_plugin, load_plugin, plugin_names
 
 DEFAULT_EMBEDDER = "lexical"
 
@@ -242,26 +245,60 @@ def unixcoder_path(spec: str | None = None) -> str:
     return path
 
 
+# ---------------------------------------------------------------------------------------------
+# The registry: entry points in the `fasterpy.embedders` group (harness.plugins), each a callable
+# taking the text after the name's ":" or "-" (None when there is none) and returning an Embedder.
+# ---------------------------------------------------------------------------------------------
+
+EMBEDDERS_GROUP = "fasterpy.embedders"
+
+
+def lexical_embedder(arg: str | None = None) -> LexicalEmbedder:
+    """`lexical` (1024-d) or `lexical-<dim>`, the name LexicalEmbedder gives itself."""
+    if arg is None:
+        return LexicalEmbedder()
+    if not arg.isdigit() or int(arg) < 2:
+        raise FasterPyError(f"bad lexical embedder size {arg!r} — use lexical or lexical-<dim>, e.g. lexical-256")
+    return LexicalEmbedder(dim=int(arg))
+
+
+def minilm_embedder(arg: str | None = None) -> TransformerMeanEmbedder:
+    return TransformerMeanEmbedder(minilm_path(), name="minilm", max_length=256)
+
+
+def unixcoder_embedder(arg: str | None = None) -> TransformerMeanEmbedder:
+    return TransformerMeanEmbedder(unixcoder_path(arg or None), name="unixcoder", max_length=512)
+
+
+def transformer_embedder(arg: str | None = None) -> TransformerMeanEmbedder:
+    if not arg:
+        raise FasterPyError("the transformer embedder needs a model — use transformer:<model dir>")
+    return TransformerMeanEmbedder(arg, name=f"transformer:{Path(arg).name}")
+
+
+def embedder_names() -> list[str]:
+    """The registered embedder names, sorted; imports nothing."""
+    return plugin_names(EMBEDDERS_GROUP)
+
+
+def _split(name: str) -> tuple[str, str | None]:
+    """`base:arg`, `base-arg` (when `base` is registered and the whole name is not) or `base`."""
+    base, colon, arg = name.partition(":")
+    if colon:
+        return base, arg
+    if find_plugin(EMBEDDERS_GROUP, name) is None and "-" in name:
+        head, _, tail = name.rpartition("-")
+        if find_plugin(EMBEDDERS_GROUP, head) is not None:
+            return head, tail
+    return name, None
+
+
 @lru_cache(maxsize=8)
 def _cached(name: str) -> Embedder:
-    base, _, arg = name.partition(":")
-    if base == "lexical":
-        return LexicalEmbedder()
-    if base.startswith("lexical-"):
-        return LexicalEmbedder(dim=int(base.split("-", 1)[1]))
-    if base == "minilm":
-        return TransformerMeanEmbedder(minilm_path(), name="minilm", max_length=256)
-    if base == "unixcoder":
-        return TransformerMeanEmbedder(unixcoder_path(arg or None), name="unixcoder", max_length=512)
-    if base == "transformer" and arg:
-        return TransformerMeanEmbedder(arg, name=f"transformer:{Path(arg).name}")
-    raise FasterPyError(
-        f"unknown embedder '{name}' — choose one of: {', '.join(EMBEDDER_NAMES)} "
-        "(or unixcoder:<model dir>, transformer:<model dir>)"
-    )
-
-
-EMBEDDER_NAMES = ("lexical", "minilm", "unixcoder")
+    base, arg = _split(name)
+    factory = load_plugin(EMBEDDERS_GROUP, base, kind="embedder",
+                          hint=" (unixcoder and transformer take :<model dir>)")
+    return factory(arg)
 
 
 def get_embedder(name: str | None = None) -> Embedder:

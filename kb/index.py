@@ -4,8 +4,6 @@ Vectors are L2-normalised, so similarity = inner product = 1 − hnswlib distanc
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -13,6 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from harness.errors import FasterPyError
+from harness.files import replacing
 
 
 @dataclass
@@ -106,16 +105,8 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: a crash mid-save leaves the previous index intact."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
-        os.close(fd)
-        try:
-            self._index.save_index(tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with replacing(path) as tmp:
+            self._index.save_index(str(tmp))
 
     @property
     def raw(self) -> Any:

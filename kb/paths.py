@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
+
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,8 +19,10 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Per-user cache for assembled models and conversions (override with FASTERPY_CACHE)."""
+    """Per-user cache for assembled models, conversions, runs and the --learn KB (override with
+    FASTERPY_CACHE): the platform's user cache directory, `$XDG_CACHE_HOME/fasterpy` or
+    `~/.cache/fasterpy` on Linux."""
     env = os.environ.get("FASTERPY_CACHE")
-    path = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fasterpy"
+    path = Path(env) if env else Path(platformdirs.user_cache_dir("fasterpy", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path

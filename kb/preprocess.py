@@ -1,10 +1,14 @@
-"""Context extraction (paper Algorithm 1) and the function listing the TUI and CLI show.
+"""Context extraction (paper Algorithm 1), and the tree-sitter definition walk behind it.
 
 The extracted context keeps the target functions, everything they call (recursively), the code that
 calls them, and every module-level statement (imports, globals, the `if __name__` block); the
 definitions of unrelated functions, methods and classes are removed. Removal goes through a unified
 diff of merged, sorted deletion hunks that is then applied, as in the paper, and the result is
-black-formatted. tree-sitter's error recovery lets files with syntax errors elsewhere still work.
+black-formatted (`format_code`, the project's one black wrapper). tree-sitter's error recovery lets
+files with syntax errors elsewhere still work. `definitions` is the walk itself; graph.source builds
+the function listing the TUI shows from it. Target names are checked for the user by
+graph.source.resolve_targets; the lookup here only maps them to definitions (and still raises a
+FasterPyError for a name it cannot map, for direct callers such as `fasterpy query`).
 """
 
 from __future__ import annotations
@@ -18,33 +22,16 @@ from harness.errors import FasterPyError
 
 
 @dataclass
-class FunctionInfo:
-    """One function or method in a file. Lines are 1-based and inclusive; `start_line` includes the
-    decorators, `def_line` is the line of the `def` itself."""
-
-    name: str
-    qualname: str
-    start_line: int
-    end_line: int
-    is_async: bool = False
-    is_method: bool = False
-    decorators: list[str] = field(default_factory=list)
-    def_line: int = 0
-    has_error: bool = False
-    parent: str = ""  # qualname of the enclosing function/class, "" at module level
-
-
-@dataclass
-class _Def:
-    """A function or class definition node with its enclosing chain."""
+class Definition:
+    """A function or class definition (tree-sitter nodes) with its enclosing chain."""
 
     kind: str  # "function" | "class"
     name: str
     qualname: str
     outer: Any  # decorated_definition if decorated, else the definition node itself
     node: Any  # function_definition / class_definition
-    parent: "_Def | None"
-    children: list["_Def"] = field(default_factory=list)
+    parent: "Definition | None"
+    children: list["Definition"] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +59,7 @@ def _text(node: Any) -> str:
     return node.text.decode("utf-8", errors="replace")
 
 
-def _collect_defs(node: Any, parent: _Def | None, out: list[_Def]) -> None:
+def _collect_defs(node: Any, parent: Definition | None, out: list[Definition]) -> None:
     """Walk the tree, recording every function and class definition (nested ones included)."""
     for child in node.children:
         outer, inner = child, child
@@ -86,7 +73,7 @@ def _collect_defs(node: Any, parent: _Def | None, out: list[_Def]) -> None:
                 continue
             name = _text(name_node)
             qual = f"{parent.qualname}.{name}" if parent else name
-            d = _Def(
+            d = Definition(
                 kind="function" if inner.type == "function_definition" else "class",
                 name=name,
                 qualname=qual,
@@ -107,38 +94,16 @@ def _collect_defs(node: Any, parent: _Def | None, out: list[_Def]) -> None:
             _collect_defs(child, parent, out)
 
 
-def _all_defs(root: Any) -> list[_Def]:
-    defs: list[_Def] = []
+def _all_defs(root: Any) -> list[Definition]:
+    defs: list[Definition] = []
     _collect_defs(root, None, defs)
     return defs
 
 
-def list_functions(source: str) -> list[FunctionInfo]:
-    """Every function and method in `source`, in source order (nested ones included)."""
-    tree = _parse(source)
-    infos: list[FunctionInfo] = []
-    for d in _all_defs(tree.root_node):
-        if d.kind != "function":
-            continue
-        decorators = []
-        if d.outer.type == "decorated_definition":
-            decorators = [_text(c).lstrip("@").strip() for c in d.outer.children if c.type == "decorator"]
-        infos.append(
-            FunctionInfo(
-                name=d.name,
-                qualname=d.qualname,
-                start_line=d.outer.start_point[0] + 1,
-                end_line=d.outer.end_point[0] + 1,
-                is_async=any(c.type == "async" for c in d.node.children),
-                is_method=d.parent is not None and d.parent.kind == "class",
-                decorators=decorators,
-                def_line=d.node.start_point[0] + 1,
-                has_error=d.node.has_error,
-                parent=d.parent.qualname if d.parent else "",
-            )
-        )
-    infos.sort(key=lambda i: (i.start_line, i.qualname))
-    return infos
+def definitions(source: str) -> list[Definition]:
+    """Every function and class definition in `source` (nested ones included), parsed with
+    tree-sitter's error recovery, so a file with syntax errors elsewhere still has its definitions."""
+    return _all_defs(_parse(source).root_node)
 
 
 def _names_used(node: Any) -> set[str]:
@@ -149,16 +114,16 @@ def _names_used(node: Any) -> set[str]:
     return {_text(n) for n in caps.get("id", [])}
 
 
-def _top(d: _Def) -> _Def:
+def _top(d: Definition) -> Definition:
     while d.parent is not None and d.parent.kind == "function":
         d = d.parent
     return d
 
 
-def _resolve_targets(source: str, defs: list[_Def], targets: Sequence[str]) -> list[_Def]:
+def _resolve_targets(source: str, defs: list[Definition], targets: Sequence[str]) -> list[Definition]:
     by_qual = {d.qualname: d for d in defs}
     funcs = sorted(d.qualname for d in defs if d.kind == "function")
-    found: list[_Def] = []
+    found: list[Definition] = []
     for t in targets:
         t = t.strip()
         d = by_qual.get(t)
@@ -195,12 +160,12 @@ def _resolve_targets(source: str, defs: list[_Def], targets: Sequence[str]) -> l
     return found
 
 
-def _keep_set(defs: list[_Def], targets: list[_Def]) -> set[str]:
+def _keep_set(defs: list[Definition], targets: list[Definition]) -> set[str]:
     """Qualnames of definitions to keep: targets, callees (recursive), callers (recursive) and the
     classes they use, plus the scopes enclosing any kept definition."""
-    top_funcs: dict[str, list[_Def]] = {}
-    methods: dict[str, list[_Def]] = {}
-    classes: dict[str, list[_Def]] = {}
+    top_funcs: dict[str, list[Definition]] = {}
+    methods: dict[str, list[Definition]] = {}
+    classes: dict[str, list[Definition]] = {}
     for d in defs:
         if d.parent is None or d.parent.kind == "class":
             bucket = classes if d.kind == "class" else (methods if d.parent else top_funcs)
@@ -208,7 +173,7 @@ def _keep_set(defs: list[_Def], targets: list[_Def]) -> set[str]:
     uses = {d.qualname: _names_used(d.outer) for d in defs}
 
     keep: set[str] = set()
-    queue: list[_Def] = [_top(t) for t in targets]
+    queue: list[Definition] = [_top(t) for t in targets]
     # Callees: follow names a kept definition mentions.
     while queue:
         d = queue.pop()
@@ -249,7 +214,7 @@ def _keep_set(defs: list[_Def], targets: list[_Def]) -> set[str]:
     return keep
 
 
-def _class_level_names(d: _Def) -> set[str]:
+def _class_level_names(d: Definition) -> set[str]:
     body = d.node.child_by_field_name("body")
     names: set[str] = set()
     for part in (d.node.child_by_field_name("superclasses"), *(body.children if body else [])):
@@ -266,7 +231,7 @@ def _class_level_names(d: _Def) -> set[str]:
     return names
 
 
-def _deletion_ranges(defs: list[_Def], keep: set[str]) -> list[tuple[int, int]]:
+def _deletion_ranges(defs: list[Definition], keep: set[str]) -> list[tuple[int, int]]:
     """0-based inclusive line ranges of unkept definitions, never emptying a class body."""
     ranges: list[tuple[int, int]] = []
     for d in defs:
@@ -350,7 +315,8 @@ def apply_patch(lines: list[str], patch: str) -> list[str]:
 
 
 def format_code(code: str) -> str:
-    """black-format `code`; unparsable code (syntax errors elsewhere) is returned as is."""
+    """black-format `code`; code black cannot format (a syntax error, or the rare valid code black
+    rejects) is returned as is, since it still runs."""
     import black
 
     try:

@@ -9,12 +9,10 @@ Layout of a KB directory:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -22,6 +20,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from harness.errors import FasterPyError
+from harness.files import atomic_write, file_digest
 from kb.index import IndexParams, VectorIndex
 from kb.paths import data_dir
 from kb.records import Record, Suggestion
@@ -61,23 +60,6 @@ def default_kb_path() -> Path:
     """The shipped knowledge base (env FASTERPY_KB overrides)."""
     env = os.environ.get("FASTERPY_KB")
     return Path(env) if env else data_dir() / "kb" / "default"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -211,7 +193,7 @@ class KnowledgeBase:
             index = VectorIndex(dim, params)
         else:
             sha = manifest.get("index_sha256")
-            damaged = bool(sha) and sha != _sha256(ipath)
+            damaged = bool(sha) and sha != file_digest(ipath)
             if damaged and not repair:
                 raise FasterPyError(
                     f"the vector index {ipath} is damaged or does not belong to these records (checksum mismatch) — "
@@ -258,9 +240,9 @@ class KnowledgeBase:
         ipath = self.path / INDEX_FILE
         self.index.save(ipath)
         self.manifest["count"] = len(self.index)
-        self.manifest["index_sha256"] = _sha256(ipath)
+        self.manifest["index_sha256"] = file_digest(ipath)
         self.manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _write_json_atomic(self.path / MANIFEST, self.manifest)
+        atomic_write(self.path / MANIFEST, json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
 
     def has_key(self, key: str) -> bool:
         return self._conn.execute("SELECT 1 FROM records WHERE key = ?", (key,)).fetchone() is not None

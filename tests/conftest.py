@@ -28,3 +28,32 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """Keep tests from writing to the user's cache; assembled models are shared across the session."""
     if "FASTERPY_CACHE" not in os.environ:
         monkeypatch.setenv("FASTERPY_CACHE", str(tmp_path_factory.getbasetemp() / "fasterpy-cache"))
+
+
+@pytest.fixture
+def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`plugin_dist({group: {name: "module:attr"}}, {module: source})` installs a third-party
+    distribution for this test only: its modules and a dist-info with those entry points, on
+    sys.path, so the registries find it through real entry-point discovery."""
+    added: list[str] = []
+    sites = iter(range(1000))
+
+    def install(entry_points: dict[str, dict[str, str]], modules: dict[str, str]) -> Path:
+        site = next(sites)
+        root = tmp_path / f"plugin-site-{site}"
+        info = root / f"fasterpy_test_plugin_{site}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fasterpy-test-plugin-{site}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text("".join(
+            f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in eps.items())
+            for group, eps in entry_points.items()
+        ))
+        for module, source in modules.items():
+            (root / f"{module}.py").write_text(source)
+            added.append(module)
+        monkeypatch.syspath_prepend(str(root))
+        return root
+
+    yield install
+    for module in added:
+        sys.modules.pop(module, None)

@@ -1,5 +1,5 @@
 """One module per command group; each exposes `register(app)`."""
 
-from fasterpy_tui.commands import eval_cmd, finetune_cmd, kb_cmd, models_cmd, optimize_cmd
+from fasterpy_tui.commands import eval_cmd, finetune_cmd, kb_cmd, models_cmd, optimize_cmd, tui_cmd
 
-COMMAND_MODULES = [optimize_cmd, eval_cmd, kb_cmd, models_cmd, finetune_cmd]
+COMMAND_MODULES = [optimize_cmd, tui_cmd, eval_cmd, kb_cmd, models_cmd, finetune_cmd]

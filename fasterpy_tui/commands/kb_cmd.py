@@ -16,28 +16,6 @@ kb_app = typer.Typer(help="Build, query and inspect knowledge bases of measured 
 KB_OPT = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB).")
 
 
-def _measurer(enabled: bool, timeout_s: float, workers: int | None, cache: Path | None = None,
-              cached_only: bool = False):
-    if not enabled:
-        return None
-    from kb.builders.measure import LazyMeasurer
-
-    return LazyMeasurer(cache=cache, cached_only=cached_only, timeout_s=timeout_s, workers=workers)
-
-
-def _llm_backend(backend: str | None, model: str | None, base_url: str | None):
-    from harness.errors import FasterPyError
-
-    if not (backend or model or base_url):
-        raise FasterPyError("--summarizer llm needs a model — pass --model (e.g. qwen2.5-coder-1.5b) or "
-                            "--base-url of an OpenAI-compatible server, or use --summarizer offline")
-    from graph.backends.base import GenerationConfig
-    from graph.backends.registry import get_backend
-
-    kwargs = {k: v for k, v in {"backend": backend, "model": model, "base_url": base_url}.items() if v}
-    return get_backend(GenerationConfig(**kwargs))
-
-
 @kb_app.command("build")
 def build_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="KB directory to create (or resume)."),
@@ -67,51 +45,21 @@ def build_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Build (or resume building) a knowledge base from pair files."""
-    import itertools
-
-    from harness.errors import FasterPyError
-    from kb.builders import sources
-    from kb.builders.build import build, describe, open_or_create
-    from kb.builders.summarize import get_summarizer
+    from graph.backends.summarizer import choose_summarizer
+    from kb.builders.build import Measuring, PairSources, build_kb, load_pairs
     from kb.index import IndexParams
 
-    tests_by_problem = sources.load_tests_jsonl(tests_jsonl) if tests_jsonl else {}
-    streams = []
-    for p in pie:
-        streams.append(sources.load_pie(p, tests_dir=pie_tests, source=p.parent.name if p.parent.name else "pie"))
-    for p in mercury:
-        streams.append(sources.load_mercury(p, min_rate=mercury_min_rate))
-    if enamel:
-        streams.append(sources.load_enamel(enamel))
-    if energy:
-        streams.append(sources.load_energy_smells(energy, tests=tests_by_problem))
-    for p in pairs:
-        streams.append(sources.load_plain(p))
-    if not streams:
-        raise FasterPyError("no input given — pass at least one of --pie, --mercury, --enamel, --energy, --pairs")
-    items = []
-    for s in streams:
-        items.extend(itertools.islice(s, limit) if limit else s)
-    if tests_by_problem:
-        for it in items:
-            if not it.tests and it.problem_id in tests_by_problem:
-                it.tests = tests_by_problem[it.problem_id]
-    summ = get_summarizer(summarizer, _llm_backend(backend, model, base_url) if summarizer == "llm" else None)
-    kb = open_or_create(out, embedder, IndexParams(M=m_param, ef_construction=ef_construction, ef=ef))
-    meas = _measurer(measure, measure_timeout, workers, measure_cache or Path(out) / "measurements.jsonl", cached_only)
-    try:
-        report = build(kb, items, summarizer=summ, measure=meas, min_rate=min_rate, progress=progress, total=len(items))
-    finally:
-        if meas is not None:
-            meas.close()
-    summary = describe(report)
-    if meas is not None and meas.failures:
-        import collections
-
-        reasons = collections.Counter(r.split(" (")[0].split(":")[0] for r in meas.failures.values())
-        summary["not_measured_because"] = dict(reasons.most_common())
-    typer.echo(json.dumps(summary, indent=2))
-    typer.echo(f"knowledge base at {out}: {len(kb)} records")
+    items = load_pairs(PairSources(pie=pie, pie_tests=pie_tests, tests_jsonl=tests_jsonl, mercury=mercury,
+                                   mercury_min_rate=mercury_min_rate, enamel=enamel, energy=energy, plain=pairs,
+                                   limit=limit))
+    summ = choose_summarizer(summarizer, backend=backend, model=model, base_url=base_url)
+    params = IndexParams(M=m_param, ef_construction=ef_construction, ef=ef)
+    measuring = Measuring(enabled=measure, timeout_s=measure_timeout, workers=workers, cache=measure_cache,
+                          cached_only=cached_only)
+    outcome = build_kb(out, items, embedder=embedder, params=params, summarizer=summ, measuring=measuring,
+                       min_rate=min_rate, progress=progress)
+    typer.echo(json.dumps(outcome.summary, indent=2))
+    typer.echo(f"knowledge base at {out}: {outcome.records} records")
 
 
 @kb_app.command("add")
@@ -129,30 +77,16 @@ def add_cmd(
     """Add pairs to an existing knowledge base (no rebuild)."""
     from harness.errors import FasterPyError
     from kb.builders import sources
-    from kb.builders.build import build, describe
-    from kb.builders.pairs import Pair
-    from kb.store import KnowledgeBase
+    from kb.builders.build import add_to_kb, user_pair
 
     items = list(sources.load_plain(pairs_file)) if pairs_file else []
     if slow or fast:
         if not (slow and fast):
             raise FasterPyError("--slow and --fast go together — pass both files")
-        import hashlib
-
-        s, f = slow.read_text(), fast.read_text()
-        key = "user:" + hashlib.sha256((s + "\0" + f).encode()).hexdigest()[:16]
-        items.append(Pair(key=key, slow=s, fast=f, rate=rate, problem_id=problem_id, source="user", summary=summary,
-                          summarizer="given" if summary else ""))
+        items.append(user_pair(slow, fast, rate=rate, problem_id=problem_id, summary=summary))
     if not items:
         raise FasterPyError("nothing to add — pass a pairs jsonl or --slow/--fast")
-    kb = KnowledgeBase.open(kb_dir, writable=True, repair=True)
-    meas = _measurer(measure, 5.0, None)
-    try:
-        report = build(kb, items, measure=meas, min_rate=min_rate, progress=False)
-    finally:
-        if meas is not None:
-            meas.close()
-    typer.echo(json.dumps(describe(report), indent=2))
+    typer.echo(json.dumps(add_to_kb(kb_dir, items, measure=measure, min_rate=min_rate), indent=2))
 
 
 @kb_app.command("query")

@@ -26,7 +26,7 @@ def _config_overrides(
     generation_overrides: dict[str, Any],
 ) -> dict[str, Any]:
     """Flags → dotted config keys. The shared generation flags come from
-    graph.backends.options; their `--candidates` (n) is the pipeline's candidates per attempt."""
+    fasterpy_tui.options; their `--candidates` (n) is the pipeline's candidates per attempt."""
     gen = dict(generation_overrides)
     candidates = gen.pop("n", None)
     out: dict[str, Any] = {f"generation.{k}": v for k, v in gen.items()}
@@ -219,11 +219,13 @@ def optimize_command(
         raise typer.Exit(130)
     if result.optimized and write:
         api.write_result(result)
+    if cfg is None and learn and result.optimized:  # a resumed run learns by its file's settings
+        cfg = _load_config(config_file, Path(result.path), {"learn": True})
     learned: list[int] = []
-    if result.optimized and (learn or (cfg is not None and cfg.learn)):
-        from graph.learn import learn_from_result
+    if cfg is not None:
+        from graph.learn import learn_accepted
 
-        learned = learn_from_result(result, cfg or _load_config(config_file, Path(result.path), {}))
+        learned = learn_accepted(result, cfg)
     if as_json:
         data = result.to_dict()
         data["learned_ids"] = learned
@@ -285,7 +287,7 @@ def batch_command(
 
 
 def register(app: typer.Typer) -> None:
-    from graph.backends.options import generation_options
+    from fasterpy_tui.options import generation_options
 
     app.command("optimize")(generation_options(optimize_command))
     app.command("batch")(generation_options(batch_command))

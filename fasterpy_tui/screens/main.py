@@ -1,9 +1,10 @@
-"""The working screen: functions on the left; code, progress, suggestions, diff and evidence tabs."""
+"""The working screen: functions on the left; code, progress, suggestions, diff and evidence tabs.
+
+It is given everything it works on (the session, the configuration's source, the preselected
+targets) and knows nothing of the app: it asks for settings with an OpenSettings message, and the
+run worker (fasterpy_tui.runner) reports to it by messages."""
 
 from __future__ import annotations
-
-import time
-from typing import TYPE_CHECKING
 
 from textual import work
 from textual.binding import Binding
@@ -12,9 +13,10 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
 
-from fasterpy_tui.messages import HunkToggled, RunCancelled, RunFailed, RunFinished, RunProgress
+from fasterpy_tui.config_source import ConfigSource
+from fasterpy_tui.messages import HunkToggled, OpenSettings, RunCancelled, RunFailed, RunFinished, RunProgress
 from fasterpy_tui.review import as_suggestion, reviews_from_result
-from fasterpy_tui.runner import RunHandle
+from fasterpy_tui.runner import RunHandle, start_run
 from fasterpy_tui.session import ConfirmationNeeded, Session
 from fasterpy_tui.widgets.attempt_history import AttemptHistory
 from fasterpy_tui.widgets.code_view import CodeView
@@ -24,9 +26,6 @@ from fasterpy_tui.widgets.function_list import FunctionList
 from fasterpy_tui.widgets.progress_panel import ProgressPanel
 from fasterpy_tui.widgets.suggestions_table import SuggestionsTable
 from harness.errors import FasterPyError
-
-if TYPE_CHECKING:
-    from fasterpy_tui.app import FasterPyApp
 
 TABS = ("code", "progress", "suggestions", "diff", "evidence")
 
@@ -51,11 +50,10 @@ class MainScreen(Screen):
         Binding("5", "tab('evidence')", "Evidence tab", show=False),
     ]
 
-    app: FasterPyApp
-
-    def __init__(self, session: Session, preselect: list[str] | None = None) -> None:
+    def __init__(self, session: Session, config: ConfigSource, preselect: list[str] | None = None) -> None:
         super().__init__()
         self.session = session
+        self.config = config
         self.preselect = preselect or []
         self.handle: RunHandle | None = None
         self.last_result = None
@@ -168,33 +166,7 @@ class MainScreen(Screen):
         self.query_one("#run-button", Button).disabled = True
         self.action_tab("progress")
         self.set_status(f"running on {', '.join(targets)} … esc cancels")
-        self._run_pipeline(self.handle)
-
-    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def _run_pipeline(self, handle: RunHandle) -> None:
-        from graph.api import optimize
-
-        try:
-            result = optimize(
-                self.session.path,
-                handle.targets,
-                config=self.app.config,
-                on_event=lambda event: self.post_message(RunProgress(event)),
-                cancel=handle.cancel,
-            )
-        except FasterPyError as exc:
-            self.post_message(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=True))
-            return
-        except Exception as exc:  # a bug in the pipeline: show it, keep the session alive
-            self.post_message(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=False))
-            return
-        status = getattr(result, "status", "")
-        if handle.cancel.is_set() or status == "cancelled":
-            self.post_message(RunCancelled())
-        elif status == "error":
-            self.post_message(RunFailed(FasterPyError(result.error or "the run failed"), user_error=True))
-        else:
-            self.post_message(RunFinished(result, time.perf_counter() - handle.started))
+        start_run(self, self.handle, self.session.path, self.config.get)
 
     def on_run_progress(self, message: RunProgress) -> None:
         event = message.event
@@ -244,8 +216,7 @@ class MainScreen(Screen):
         if not self.running:
             return
         assert self.handle is not None
-        self.handle.cancel.set()
-        self.handle.stop_sandboxes()
+        self.handle.request_cancel()
         self.set_status("cancelling … stopping the sandbox")
 
     def on_data_table_row_highlighted(self, event) -> None:
@@ -335,7 +306,7 @@ class MainScreen(Screen):
 
     def _accept_in_thread(self, selected: set[int] | None, verify_partial) -> None:
         try:
-            message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.app.config))
+            message = self.session.accept(selected, verify_partial=verify_partial(self.last_result, self.config.get()))
         except ConfirmationNeeded as exc:
             self.app.call_from_thread(self.report, str(exc))
             return
@@ -388,7 +359,7 @@ class MainScreen(Screen):
 
     # -- other screens and layout -------------------------------------------------------------------
     def action_settings(self) -> None:
-        self.app.action_settings()
+        self.post_message(OpenSettings())
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

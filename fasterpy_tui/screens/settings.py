@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from graph.backends.registry import available_backends, describe_backend
 from harness.errors import FasterPyError
 
-BACKENDS = ("rules", "transformers", "llamacpp", "openai", "replay")
-
+if TYPE_CHECKING:
+    from graph.config import FasterPyConfig
 
 def settings_target(config, config_path: Path | None, file_path: Path | None) -> Path:
     """Where Save writes: --config if given, the fasterpy.toml the settings came from, else a
@@ -26,7 +28,9 @@ def settings_target(config, config_path: Path | None, file_path: Path | None) ->
     return base / "fasterpy.toml"
 
 
-class SettingsScreen(ModalScreen[bool]):
+class SettingsScreen(ModalScreen["FasterPyConfig | None"]):
+    """Dismissed with the configuration it saved, or None when closed without saving."""
+
     BINDINGS = [Binding("escape", "close", "Close without saving"), Binding("ctrl+s", "save", "Save settings")]
 
     def __init__(self, config, target: Path) -> None:
@@ -37,12 +41,12 @@ class SettingsScreen(ModalScreen[bool]):
     def compose(self):
         gen = self.config.generation
         backend = getattr(gen, "backend", "rules") or "rules"
-        options = [(b, b) for b in dict.fromkeys((backend, *BACKENDS))]
+        options = [(b, b) for b in dict.fromkeys((backend, *available_backends()))]
         with Vertical(id="settings-box") as box:
             box.border_title = "Settings"
             with Horizontal():
                 yield Label("backend")
-                yield Select(options, value=backend, allow_blank=False, id="backend")
+                yield Select(options, value=backend, allow_blank=False, id="backend", tooltip=describe_backend(backend))
             with Horizontal():
                 yield Label("model")
                 yield Input(getattr(gen, "model", None) or "", placeholder="name or path (empty: backend default)", id="model")
@@ -61,6 +65,10 @@ class SettingsScreen(ModalScreen[bool]):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
 
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "backend":
+            event.select.tooltip = describe_backend(str(event.value))
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
             self.action_save()
@@ -68,7 +76,7 @@ class SettingsScreen(ModalScreen[bool]):
             self.action_close()
 
     def action_close(self) -> None:
-        self.dismiss(False)
+        self.dismiss(None)
 
     def values(self) -> dict:
         model = self.query_one("#model", Input).value.strip() or None
@@ -106,6 +114,5 @@ class SettingsScreen(ModalScreen[bool]):
             self.notify(str(exc), severity="error", timeout=8)
             return
         fresh.source = str(path)
-        self.app.config = fresh
-        self.app.notify(f"settings saved to {path}", timeout=3)
-        self.dismiss(True)
+        self.notify(f"settings saved to {path}", timeout=3)
+        self.dismiss(fresh)

@@ -6,7 +6,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fasterpy_tui.highlight import code_syntax
-from kb.preprocess import FunctionInfo
+from graph.source import FunctionInfo
 
 
 class CodeView(VerticalScroll):

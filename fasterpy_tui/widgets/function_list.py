@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import SelectionList
 from textual.widgets.selection_list import Selection
 
-from kb.preprocess import FunctionInfo
+from graph.source import FunctionInfo
 
 
 def function_label(info: FunctionInfo) -> str:

@@ -77,7 +77,12 @@ class GenerationStats:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Anything that turns a request into raw reply texts (callers run graph.prompt.extract_code)."""
+    """Anything that turns a request into raw reply texts (callers run graph.prompt.extract_code).
+
+    A backend is registered as an entry point in the `fasterpy.backends` group (see
+    graph.backends.registry) naming a class or function that takes a GenerationConfig. It may
+    declare `options: ClassVar[dict[str, str]]`: the GenerationConfig fields it reads, each with
+    what it means for this backend; the CLI and the TUI's settings screen show them."""
 
     name: str
     config: GenerationConfig

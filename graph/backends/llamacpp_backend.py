@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
-from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
 
 
@@ -23,9 +22,18 @@ def _import_llama() -> Any:
     return Llama
 
 
-@register_backend("llamacpp")
 class LlamaCppBackend:
     name = "llamacpp"
+    options: ClassVar[dict[str, str]] = {
+        "model": "GGUF file or packaged model name (see `fasterpy models`)",
+        "threads": "llama.cpp CPU threads (default all cores)",
+        "context_tokens": "context window in tokens",
+        "temperature": "sampling temperature; 0 = greedy",
+        "top_p": "nucleus sampling mass",
+        "max_new_tokens": "most tokens per reply",
+        "n": "candidates per round",
+        "seed": "sampling seed (candidate i uses seed + i)",
+    }
 
     def __init__(self, config: GenerationConfig) -> None:
         if not config.model:

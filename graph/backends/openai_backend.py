@@ -1,5 +1,6 @@
 """The `openai` backend: any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp
-server, hosted APIs) over plain HTTP, with retries on 429/5xx and one-line errors."""
+server, hosted APIs) over HTTP (httpx), with retries on 429/5xx, timeouts and dropped connections
+(tenacity, exponential backoff honouring Retry-After) and one-line errors."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ import os
 import socket
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any
+from typing import Any, ClassVar
+
+import httpx
+from tenacity import Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
-from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 20.0
+
+
+class _Retryable(Exception):
+    """A failed try worth repeating: `last` describes it, `retry_after` is the server's wish."""
+
+    def __init__(self, last: str, retry_after: float | None = None) -> None:
+        super().__init__(last)
+        self.last = last
+        self.retry_after = retry_after
 
 
 def _endpoint(base_url: str) -> str:
@@ -43,9 +53,20 @@ def _server_message(body: bytes) -> str:
         return body.decode("utf-8", "replace").strip()[:200]
 
 
-@register_backend("openai")
 class OpenAIBackend:
     name = "openai"
+    options: ClassVar[dict[str, str]] = {
+        "base_url": "the OpenAI-compatible server's API root, e.g. http://127.0.0.1:8000/v1",
+        "model": "the model name the server knows",
+        "api_key_env": "environment variable holding the API key",
+        "timeout_s": "seconds to wait for one server reply",
+        "retries": "retries on 429/5xx and timeouts before giving up",
+        "temperature": "sampling temperature; 0 = greedy",
+        "top_p": "nucleus sampling mass",
+        "max_new_tokens": "most tokens per reply",
+        "n": "candidates per round",
+        "seed": "sampling seed (candidate i uses seed + i)",
+    }
 
     def __init__(self, config: GenerationConfig) -> None:
         if not config.base_url:
@@ -55,84 +76,104 @@ class OpenAIBackend:
         self.api_key = os.environ.get(config.api_key_env or "OPENAI_API_KEY", "")
         self.last_stats = GenerationStats()
         self.backoff_s = 1.0  # first retry delay; doubles each time (tests shorten it)
+        self.client = httpx.Client(timeout=config.timeout_s, follow_redirects=True)
 
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, payload: dict[str, Any], cancel: Any = None) -> dict[str, Any] | None:
+        """POST `payload`, retrying what `_Retryable` marks; None once `cancel` is set (no new try
+        starts after that)."""
         body = json.dumps(payload).encode()
+        attempts = max(0, self.config.retries) + 1
+        backoff = wait_exponential(multiplier=self.backoff_s, max=MAX_BACKOFF_S)
+
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            if isinstance(failure, _Retryable) and failure.retry_after is not None:
+                return min(failure.retry_after, MAX_BACKOFF_S)
+            return backoff(state)
+
+        def attempt() -> dict[str, Any] | None:
+            if cancel is not None and cancel.is_set():  # cancelled while waiting to retry
+                return None
+            return self._post_once(body)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable), stop=stop_after_attempt(attempts), wait=wait,
+            sleep=cancel.wait if cancel is not None else time.sleep,  # a cancel cuts the wait short
+            reraise=True,
+        )
+
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            if exc.last == "timed out":
+                raise FasterPyError(
+                    f"no reply from {self.url} within {self.config.timeout_s:g}s after {attempts} tries — raise --timeout or check the server"
+                ) from None
+            raise FasterPyError(f"{self.url} kept failing after {attempts} tries (last: {exc.last}) — try again later") from None
+
+    def _post_once(self, body: bytes) -> dict[str, Any]:
+        """One try: the parsed reply, a FasterPyError for what retrying cannot fix, or _Retryable."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        delay = self.backoff_s
-        attempts = max(0, self.config.retries) + 1
-        last = ""
-        for attempt in range(attempts):
-            req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=self.config.timeout_s) as resp:
-                    return json.loads(resp.read())
-            except urllib.error.HTTPError as exc:
-                detail = _server_message(exc.read() or b"")
-                if exc.code in (401, 403):
-                    env = self.config.api_key_env or "OPENAI_API_KEY"
-                    state = "is set but was rejected" if self.api_key else "is not set"
-                    raise FasterPyError(
-                        f"server refused the request ({exc.code}: {detail}) — the API key in ${env} {state}; "
-                        f"export a valid key or pass --api-key-env"
-                    ) from None
-                if exc.code == 404:
-                    raise FasterPyError(
-                        f"{self.url} answered 404 ({detail}) — check --base-url (usually ends in /v1) and --model"
-                    ) from None
-                if exc.code not in _RETRY_STATUS:
-                    raise FasterPyError(f"server error {exc.code} from {self.url}: {detail}") from None
-                last = f"{exc.code} {detail}"
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                wait = delay
-                if retry_after:
-                    try:
-                        wait = min(float(retry_after), MAX_BACKOFF_S)
-                    except ValueError:
-                        pass
-            except urllib.error.URLError as exc:
-                reason = exc.reason
-                if isinstance(reason, (socket.timeout, TimeoutError)):
-                    last = "timed out"
-                    wait = delay
-                elif isinstance(reason, ConnectionRefusedError):
-                    raise FasterPyError(
-                        f"cannot connect to {self.url} (connection refused) — is the server running? check --base-url"
-                    ) from None
-                elif isinstance(reason, socket.gaierror):
-                    raise FasterPyError(f"unknown host in --base-url {self.config.base_url!r} — check the address") from None
-                else:
-                    raise FasterPyError(f"cannot reach {self.url}: {reason} — check --base-url and the network") from None
-            except (TimeoutError, socket.timeout):
-                last = "timed out"
-                wait = delay
-            except (ConnectionError, http_client_errors()) as exc:
-                last = f"connection dropped ({exc.__class__.__name__})"
-                wait = delay
-            except ValueError as exc:
-                raise FasterPyError(f"{self.url} did not answer with JSON ({exc}) — is it an OpenAI-compatible server?") from None
-            if attempt + 1 < attempts:
-                time.sleep(wait)
-                delay = min(delay * 2, MAX_BACKOFF_S)
-        if last == "timed out":
+        try:
+            resp = self.client.post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise _Retryable("timed out") from None
+        except httpx.ConnectError as exc:
+            reason = _root_cause(exc)
+            if isinstance(reason, ConnectionRefusedError):
+                raise FasterPyError(
+                    f"cannot connect to {self.url} (connection refused) — is the server running? check --base-url"
+                ) from None
+            if isinstance(reason, socket.gaierror):
+                raise FasterPyError(f"unknown host in --base-url {self.config.base_url!r} — check the address") from None
+            raise FasterPyError(f"cannot reach {self.url}: {reason} — check --base-url and the network") from None
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            raise _Retryable(f"connection dropped ({exc.__class__.__name__})") from None
+        except httpx.TransportError as exc:
+            raise FasterPyError(f"cannot reach {self.url}: {exc} — check --base-url and the network") from None
+        if resp.status_code >= 400:
+            self._refuse(resp)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise FasterPyError(f"{self.url} did not answer with JSON ({exc}) — is it an OpenAI-compatible server?") from None
+
+    def _refuse(self, resp: httpx.Response) -> None:
+        """Turn an error status into a FasterPyError, or _Retryable for 429/5xx."""
+        code = resp.status_code
+        detail = _server_message(resp.content or b"")
+        if code in (401, 403):
+            env = self.config.api_key_env or "OPENAI_API_KEY"
+            state = "is set but was rejected" if self.api_key else "is not set"
             raise FasterPyError(
-                f"no reply from {self.url} within {self.config.timeout_s:g}s after {attempts} tries — raise --timeout or check the server"
+                f"server refused the request ({code}: {detail}) — the API key in ${env} {state}; "
+                f"export a valid key or pass --api-key-env"
             )
-        raise FasterPyError(f"{self.url} kept failing after {attempts} tries (last: {last}) — try again later")
+        if code == 404:
+            raise FasterPyError(f"{self.url} answered 404 ({detail}) — check --base-url (usually ends in /v1) and --model")
+        if code not in _RETRY_STATUS:
+            raise FasterPyError(f"server error {code} from {self.url}: {detail}")
+        retry_after: float | None = None
+        try:
+            retry_after = float(resp.headers.get("Retry-After", ""))
+        except ValueError:
+            pass
+        raise _Retryable(f"{code} {detail}", retry_after)
 
     def _post_unless_cancelled(self, payload: dict[str, Any], cancel: Any) -> dict[str, Any] | None:
         """`_post`, but give up waiting (None) once `cancel` is set. The request runs on a daemon
-        thread that is left to finish on its own: urllib cannot abort a read in progress, and a
-        server usually stops generating when the client goes away."""
+        thread that is left to finish on its own (a blocking read cannot be aborted from another
+        thread; it starts no further try), and a server usually stops generating when the client
+        goes away."""
         if cancel is None:
             return self._post(payload)
         box: dict[str, Any] = {}
 
         def call() -> None:
             try:
-                box["data"] = self._post(payload)
+                box["data"] = self._post(payload, cancel)
             except BaseException as exc:  # handed to the caller's thread below
                 box["error"] = exc
 
@@ -142,6 +183,8 @@ class OpenAIBackend:
             if cancel.is_set():
                 return None
             thread.join(0.05)
+        if cancel.is_set():  # it gave up retrying because of the cancel: that is no failure
+            return None
         if "error" in box:
             raise box["error"]
         return box["data"]
@@ -183,7 +226,8 @@ class OpenAIBackend:
         return replies[:n]
 
 
-def http_client_errors() -> type[Exception]:
-    import http.client
-
-    return http.client.HTTPException
+def _root_cause(exc: BaseException) -> BaseException:
+    """The OS error under httpx's wrapping (httpx.ConnectError <- httpcore.ConnectError <- OSError)."""
+    while (under := exc.__cause__ or exc.__context__) is not None:
+        exc = under
+    return exc

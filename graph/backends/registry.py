@@ -1,9 +1,10 @@
-"""Resolve a backend from a GenerationConfig. Backend modules are imported only when chosen, so
-heavy libraries (torch, llama_cpp) load only for the backend that needs them."""
+"""Resolve a backend from a GenerationConfig. Backends are entry points in the `fasterpy.backends`
+group (harness.plugins): the built-in ones are declared in fasterpy's pyproject.toml, and any
+installed package can add one the same way. A backend's module is imported only when it is chosen,
+so heavy libraries (torch, llama_cpp) load only for the backend that needs them."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import threading
 from collections.abc import Callable
@@ -11,36 +12,44 @@ from pathlib import Path
 
 from graph.backends.base import Backend, GenerationConfig
 from harness.errors import FasterPyError
+from harness.plugins import load_plugin, plugin_names
+
+BACKENDS_GROUP = "fasterpy.backends"
 
 BackendFactory = Callable[[GenerationConfig], Backend]
 
-# name -> module that registers it on import; third parties can call register_backend directly.
-_BUILTIN_MODULES = {
-    "rules": "graph.backends.rules.backend",
-    "transformers": "graph.backends.transformers_backend",
-    "llamacpp": "graph.backends.llamacpp_backend",
-    "openai": "graph.backends.openai_backend",
-    "replay": "graph.backends.replay_backend",
-}
 _ALIASES = {"hf": "transformers", "llama.cpp": "llamacpp", "llama-cpp": "llamacpp", "offline": "rules"}
 
-_factories: dict[str, BackendFactory] = {}
 _instances: dict[tuple, Backend] = {}
 _lock = threading.Lock()
 
 
-def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
-    """Decorator: `@register_backend("mine")` on a class or function taking a GenerationConfig."""
-
-    def deco(factory: BackendFactory) -> BackendFactory:
-        _factories[name] = factory
-        return factory
-
-    return deco
-
-
 def available_backends() -> list[str]:
-    return sorted(set(_BUILTIN_MODULES) | set(_factories))
+    """The registered backend names, sorted; imports no backend."""
+    return plugin_names(BACKENDS_GROUP)
+
+
+def backend_factory(name: str) -> BackendFactory:
+    """The class or function registered as backend `name` (imports its module, not its model)."""
+    return load_plugin(BACKENDS_GROUP, _ALIASES.get(name, name), kind="backend")
+
+
+def backend_options(name: str) -> dict[str, str]:
+    """The GenerationConfig fields backend `name` reads, each with what it means for it."""
+    return dict(getattr(backend_factory(name), "options", {}))
+
+
+def describe_backend(name: str) -> str:
+    """What backend `name` reads, one `field: meaning` line each, for help texts and tooltips; a
+    backend that cannot be loaded is described by its one-line error."""
+    if name.strip().lower() in ("", "auto"):
+        return "auto: the backend is chosen from the model and base URL"
+    try:
+        options = backend_options(name)
+    except FasterPyError as exc:
+        return str(exc)
+    lines = [f"{field}: {meaning}" for field, meaning in options.items()]
+    return "\n".join([f"{name} reads:", *lines]) if lines else f"{name} reads no generation settings"
 
 
 def _llamacpp_installed() -> bool:
@@ -82,14 +91,7 @@ def get_backend(config: GenerationConfig | None = None, *, reuse: bool = True) -
     with _lock:
         if reuse and key in _instances:
             return _instances[key]
-        if name not in _factories:
-            module = _BUILTIN_MODULES.get(name)
-            if module is None:
-                raise FasterPyError(
-                    f"unknown backend {name!r} — choose one of: {', '.join(available_backends())}"
-                )
-            importlib.import_module(module)
-        backend = _factories[name](config)
+        backend = backend_factory(name)(config)
         if reuse:
             _instances[key] = backend
         return backend

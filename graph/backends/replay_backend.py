@@ -7,14 +7,13 @@ feedback) return the next unread candidates."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
-from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
+from harness.files import read_jsonl
 
 KEY_COLUMNS = ("problem_id", "submission_id_v0", "id")
 CODE_COLUMNS = ("input", "slow_code", "src_code", "code_v0", "source")
@@ -24,9 +23,13 @@ def _norm(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines())
 
 
-@register_backend("replay")
 class ReplayBackend:
     name = "replay"
+    options: ClassVar[dict[str, str]] = {
+        "model": "PIE-format JSONL file of pre-generated candidates",
+        "replay_column": "the JSONL column holding the candidates",
+        "n": "candidates per round, read in order",
+    }
 
     def __init__(self, config: GenerationConfig) -> None:
         if not config.model:
@@ -36,15 +39,7 @@ class ReplayBackend:
             raise FasterPyError(f"replay file {path} does not exist — pass a PIE-format JSONL file as --model")
         self.config = config
         self.column = config.replay_column
-        self.rows: list[dict[str, Any]] = []
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    self.rows.append(json.loads(line))
-                except ValueError as exc:
-                    raise FasterPyError(f"{path}:{lineno} is not valid JSON ({exc}) — fix or remove that line") from None
+        self.rows: list[dict[str, Any]] = read_jsonl(path)
         if self.rows and not any(self.column in r for r in self.rows):
             cols = ", ".join(sorted(self.rows[0]))
             raise FasterPyError(f"{path} has no column {self.column!r} (it has: {cols}) — choose one with replay_column")

@@ -4,10 +4,9 @@ peft LoRA adapter), prompted through the tokenizer's chat template, sampling n c
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
-from graph.backends.registry import register_backend
 from harness.errors import FasterPyError
 
 
@@ -19,9 +18,19 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     return "\n\n".join(turns) + "\n\nAssistant:"
 
 
-@register_backend("transformers")
 class TransformersBackend:
     name = "transformers"
+    options: ClassVar[dict[str, str]] = {
+        "model": "model directory, GGUF file or hub id",
+        "adapter": "peft LoRA adapter directory applied to the model",
+        "device": "cpu, cuda or cuda:N (default cuda when available)",
+        "threads": "torch CPU threads (default all cores)",
+        "temperature": "sampling temperature; 0 = greedy",
+        "top_p": "nucleus sampling mass",
+        "max_new_tokens": "most tokens per reply",
+        "n": "candidates per round",
+        "seed": "sampling seed (candidate i uses seed + i)",
+    }
 
     def __init__(self, config: GenerationConfig, model: Any = None, tokenizer: Any = None) -> None:
         if not config.model and model is None:

@@ -1,10 +1,14 @@
 """Turn pairs into knowledge-base records: rate (given or measured), diff summary, embedding.
 
-Builds resume: pairs whose key is already stored are skipped, and records stored before an
-interruption but missing from the index are re-embedded when the KB is reopened."""
+`build` adds pairs to an open KB; `load_pairs` + `build_kb` are `fasterpy kb build` (read the
+pair files, open or create the KB, measure missing rates, build), `user_pair` + `add_to_kb` are
+`fasterpy kb add`. Builds resume: pairs whose key is already stored are skipped, and records stored
+before an interruption but missing from the index are re-embedded when the KB is reopened."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -135,3 +139,124 @@ def describe(report: BuildReport) -> dict[str, Any]:
         "measured": report.measured,
         "by_source": report.by_source,
     }
+
+
+@dataclass
+class PairSources:
+    """The pair files of one build, by format (see kb.builders.sources); `limit` caps each file."""
+
+    pie: list[Path] = field(default_factory=list)
+    pie_tests: Path | None = None  # PIE public_test_cases/, to measure pairs without runtimes
+    tests_jsonl: Path | None = None  # {problem_id, tests} rows, for pairs that come without tests
+    mercury: list[Path] = field(default_factory=list)
+    mercury_min_rate: float = 1.5  # Mercury runtimes are noisy
+    enamel: Path | None = None
+    energy: Path | None = None
+    plain: list[Path] = field(default_factory=list)
+    limit: int | None = None
+
+
+def load_pairs(src: PairSources) -> list[Pair]:
+    """Every pair of `src`, with tests from `tests_jsonl` filled in where a pair has none."""
+    import itertools
+
+    from harness.errors import FasterPyError
+    from kb.builders import sources
+
+    tests_by_problem = sources.load_tests_jsonl(src.tests_jsonl) if src.tests_jsonl else {}
+    streams: list[Iterable[Pair]] = []
+    for p in src.pie:
+        streams.append(sources.load_pie(p, tests_dir=src.pie_tests, source=p.parent.name if p.parent.name else "pie"))
+    for p in src.mercury:
+        streams.append(sources.load_mercury(p, min_rate=src.mercury_min_rate))
+    if src.enamel:
+        streams.append(sources.load_enamel(src.enamel))
+    if src.energy:
+        streams.append(sources.load_energy_smells(src.energy, tests=tests_by_problem))
+    for p in src.plain:
+        streams.append(sources.load_plain(p))
+    if not streams:
+        raise FasterPyError("no input given — pass at least one of --pie, --mercury, --enamel, --energy, --pairs")
+    items: list[Pair] = []
+    for stream in streams:
+        items.extend(itertools.islice(stream, src.limit) if src.limit else stream)
+    if tests_by_problem:
+        for it in items:
+            if not it.tests and it.problem_id in tests_by_problem:
+                it.tests = tests_by_problem[it.problem_id]
+    return items
+
+
+@dataclass
+class Measuring:
+    """How pairs without a rate get one: measured with the harness (unless `enabled` is off),
+    outcomes cached in `cache` (jsonl); `cached_only` measures nothing new."""
+
+    enabled: bool = True
+    timeout_s: float = 5.0
+    workers: int | None = None
+    cache: Path | None = None
+    cached_only: bool = False
+
+
+@contextlib.contextmanager
+def _measurer(measuring: Measuring) -> Iterator[Any]:
+    if not measuring.enabled:
+        yield None
+        return
+    from kb.builders.measure import LazyMeasurer
+
+    meas = LazyMeasurer(cache=measuring.cache, cached_only=measuring.cached_only, timeout_s=measuring.timeout_s,
+                        workers=measuring.workers)
+    try:
+        yield meas
+    finally:
+        meas.close()
+
+
+@dataclass
+class BuildOutcome:
+    summary: dict[str, Any]  # describe(report), plus why pairs could not be measured
+    records: int  # records in the KB afterwards
+
+
+def build_kb(out: Path, pairs: list[Pair], *, embedder: str | None = None, params: IndexParams | None = None,
+             summarizer: Summarizer | None = None, measuring: Measuring | None = None, min_rate: float = 1.05,
+             progress: bool = True) -> BuildOutcome:
+    """Build the KB at `out` from `pairs`, or resume building it. `embedder` and `params` apply to a
+    new KB; measurements are cached in `<out>/measurements.jsonl` unless `measuring.cache` says
+    otherwise."""
+    import collections
+    import dataclasses
+
+    measuring = measuring or Measuring()
+    if measuring.cache is None:
+        measuring = dataclasses.replace(measuring, cache=Path(out) / "measurements.jsonl")
+    kb = open_or_create(out, embedder, params)
+    with _measurer(measuring) as meas:
+        report = build(kb, pairs, summarizer=summarizer, measure=meas, min_rate=min_rate, progress=progress,
+                       total=len(pairs))
+    summary = describe(report)
+    if meas is not None and meas.failures:
+        reasons = collections.Counter(r.split(" (")[0].split(":")[0] for r in meas.failures.values())
+        summary["not_measured_because"] = dict(reasons.most_common())
+    return BuildOutcome(summary=summary, records=len(kb))
+
+
+def user_pair(slow: Path, fast: Path, *, rate: float | None = None, problem_id: str = "",
+              summary: str = "") -> Pair:
+    """A pair from two program files; its key is their content, so adding it twice adds it once."""
+    import hashlib
+
+    s, f = Path(slow).read_text(), Path(fast).read_text()
+    key = "user:" + hashlib.sha256((s + "\0" + f).encode()).hexdigest()[:16]
+    return Pair(key=key, slow=s, fast=f, rate=rate, problem_id=problem_id, source="user", summary=summary,
+                summarizer="given" if summary else "")
+
+
+def add_to_kb(kb_dir: Path, pairs: list[Pair], *, measure: bool = True, min_rate: float = 1.0) -> dict[str, Any]:
+    """Add `pairs` to an existing KB (no rebuild, no measurement cache); returns `describe(report)`."""
+    kb = KnowledgeBase.open(kb_dir, writable=True, repair=True)
+    with _measurer(Measuring(enabled=measure)) as meas:
+        report = build(kb, pairs, measure=meas, min_rate=min_rate, progress=False)
+    return describe(report)

@@ -6,9 +6,14 @@ kept run gives one runtime sample per program (mean over tests). Function-level 
 inputs come from the task's `input_generator`; both versions are called on the same inputs in the
 sandbox, results must agree, one sample per repeat (total time over the calls).
 
+"Same output" and "faster" are the verifier's rules, so a pair is judged as a pipeline candidate
+is: outputs by Eq. 3 accuracy (harness.correctness, as harness.verify.verify_program), results by
+harness.verify.value_difference with the verifier's float tolerance (as verify_functions), speed
+by harness.compare's bootstrap (`accepted`: its lower bound clears `min_low`).
+
 rate = mean(slow samples) / mean(fast samples). Tiny programs time within noise of each other, so a
-pair is kept only when a bootstrap confidence bound says the fast version really is faster
-(lower bound ≥ `min_low`); otherwise it is skipped, with the reason in `failures`."""
+pair is kept only when that bound says the fast version really is faster; otherwise it is skipped,
+with the reason in `failures`."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from harness.files import append_jsonl, read_jsonl
 from kb.builders.pairs import Pair
 
 
@@ -69,7 +75,7 @@ class HarnessMeasurer:
             return None
         est = bootstrap_speedup(slow, fast, threshold=self.min_low)
         self.estimates[pair.key] = est
-        if est.low < self.min_low:
+        if not est.accepted:
             self.failures[pair.key] = f"not measurably faster ({est.describe()})"
             return None
         return statistics.fmean(slow) / statistics.fmean(fast)
@@ -115,10 +121,13 @@ class HarnessMeasurer:
             return None
         entry = pair.meta["entry_point"]
         repeats = self.runs * self.passes
+        from harness.verify import VerifyConfig, value_difference
+
         slow = call_function(pair.slow, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
         fast = call_function(pair.fast, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
+        tol = VerifyConfig().tolerance()
         for a, b in zip(slow, fast):
-            if not a.ok or not b.ok or a.result != b.result:
+            if not a.ok or not b.ok or value_difference(a.result, b.result, tol) is not None:
                 self.failures[pair.key] = "results differ or a call failed"
                 return None
         n = min(min(len(o.runtimes) for o in slow), min(len(o.runtimes) for o in fast))
@@ -182,12 +191,11 @@ class LazyMeasurer:
         self.cache: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, str] = {}
         if self.cache_path and self.cache_path.exists():
-            for line in self.cache_path.read_text().splitlines():
+            for row in read_jsonl(self.cache_path, skip_bad=True):  # skips a half-written last line
                 try:
-                    row = json.loads(line)
                     self.cache[row["digest"]] = row
-                except (json.JSONDecodeError, KeyError):
-                    continue  # a half-written last line from an interrupted build
+                except KeyError:
+                    continue
 
     @property
     def failures(self) -> dict[str, str]:
@@ -206,9 +214,7 @@ class LazyMeasurer:
             hit = {"digest": digest, "key": pair.key, "rate": rate, "failure": self._m.failures.get(pair.key, "")}
             self.cache[digest] = hit
             if self.cache_path:
-                self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.cache_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(hit) + "\n")
+                append_jsonl(self.cache_path, hit)
         if hit["rate"] is None:
             self._failures[pair.key] = hit["failure"] or "not measured"
         return hit["rate"]

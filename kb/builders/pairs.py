@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
+
+from harness.textdiff import unified_diff as _text_diff
 
 
 @dataclass
@@ -22,9 +23,6 @@ class Pair:
 
 
 def unified_diff(slow: str, fast: str, n: int = 3) -> str:
-    """difflib unified diff of slow → fast (the patch the summary prompt describes)."""
-    return "".join(
-        difflib.unified_diff(
-            slow.splitlines(keepends=True), fast.splitlines(keepends=True), "slow.py", "fast.py", n=n
-        )
-    )
+    """The unified diff of slow → fast (the patch the summary prompt describes), as the shipped
+    knowledge base's summaries were built: without no-newline markers."""
+    return _text_diff(slow, fast, "slow.py", "fast.py", n=n, newline_marker=False)

@@ -12,41 +12,24 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import FasterPyError
+from harness.files import iter_jsonl
+from harness.pie_tests import read_pie_tests
 from kb.builders.pairs import Pair
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    path = Path(path)
-    if not path.exists():
-        raise FasterPyError(f"{path} does not exist — check the path")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FasterPyError(f"{path}:{lineno} is not valid JSON ({exc.msg}) — fix or remove that line") from exc
+    for _, row in iter_jsonl(path):  # streamed: PIE's training set is large
+        yield row
 
 
 def load_tests_dir(tests_dir: Path, problem_id: str) -> list[tuple[str, str]]:
     """PIE evaluator layout: <tests_dir>/<pid>/input.N.txt + output.N.txt."""
-    d = Path(tests_dir) / problem_id
-    tests = []
-    if d.is_dir():
-        for inp in sorted(d.glob("input.*.txt"), key=lambda p: int(p.name.split(".")[1])):
-            out = d / inp.name.replace("input", "output", 1)
-            if out.exists():
-                tests.append((inp.read_text(), out.read_text()))
-    return tests
+    return [(t.input, t.output) for t in read_pie_tests(Path(tests_dir) / problem_id) if t.output is not None]
 
 
 def load_tests_jsonl(path: Path) -> dict[str, list[tuple[str, str]]]:

@@ -3,8 +3,11 @@
 - `OfflineSummarizer`: deterministic; compares performance-relevant features of the two programs
   (input reading, data structures, library algorithms, loop structure, memoization, output) and
   describes the two most important changes.
-- `LLMSummarizer`: the paper's SUMMARY_PROMPT through any generation backend (an object with
-  `.generate(request) -> list[str]`, see graph.backends) or a plain `callable(prompt) -> str`.
+- `LLMSummarizer`: the paper's SUMMARY_PROMPT through a plain `generate(messages) -> str`
+  callable; graph.backends.summarizer adapts a generation backend to it (the `llm` summarizer).
+
+Summarizers are entry points in the `fasterpy.summarizers` group (harness.plugins): a class or
+function called with no argument, or with the generation backend when one is given.
 """
 
 from __future__ import annotations
@@ -15,7 +18,19 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from harness.plugins import load_plugin, plugin_names
 from kb.builders.pairs import unified_diff
+
+SUMMARIZERS_GROUP = "fasterpy.summarizers"
+
+# The paper's summary prompt (§5.2.2): how a slow→fast patch speeds the code up.
+SUMMARY_PROMPT = (
+    "You are an expert in the field of code execution efficiency optimization. Based on the "
+    "unified-style patch: {diff}, summarize how it optimizes code execution efficiency. Provide up to "
+    "two key points. Your output format should be: (If there is one summary) 1. xxx; 2. xxx"
+)
+
+Messages = list[dict[str, str]]
 
 
 class Summarizer(Protocol):
@@ -242,32 +257,20 @@ def format_points(points: list[str]) -> str:
 
 
 class LLMSummarizer:
-    """The paper's summary prompt (§5.2.2) through a generation backend or callable."""
+    """The paper's summary prompt (§5.2.2), answered by `generate(messages) -> reply text`."""
 
     name = "llm"
 
-    def __init__(self, backend: Any, max_diff_chars: int = 6000) -> None:
-        self.backend = backend
+    def __init__(self, generate: Callable[[Messages], str], max_diff_chars: int = 6000) -> None:
+        self.generate = generate
         self.max_diff_chars = max_diff_chars
 
     def prompt(self, slow: str, fast: str) -> str:
-        from graph.prompt import SUMMARY_PROMPT  # graph is only needed when an LLM summarizes
-
         diff = unified_diff(slow, fast)[: self.max_diff_chars]
         return SUMMARY_PROMPT.format(diff=diff)
 
     def summarize(self, slow: str, fast: str) -> str:
-        prompt = self.prompt(slow, fast)
-        if hasattr(self.backend, "generate"):
-            from graph.backends.base import GenerationRequest
-
-            request = GenerationRequest(messages=[{"role": "user", "content": prompt}], code=slow,
-                                        suggestions=[], n=1, feedback=[])
-            replies = self.backend.generate(request)
-            text = replies[0] if replies else ""
-        else:
-            text = self.backend(prompt)
-        return clean_summary(text)
+        return clean_summary(self.generate([{"role": "user", "content": self.prompt(slow, fast)}]))
 
 
 def clean_summary(text: str) -> str:
@@ -280,13 +283,12 @@ def clean_summary(text: str) -> str:
     return text[:600].strip()
 
 
-def get_summarizer(name: str, backend: Any = None) -> Summarizer:
-    from harness.errors import FasterPyError
+def summarizer_names() -> list[str]:
+    """The registered summarizer names, sorted; imports nothing."""
+    return plugin_names(SUMMARIZERS_GROUP)
 
-    if name == "offline":
-        return OfflineSummarizer()
-    if name == "llm":
-        if backend is None:
-            raise FasterPyError("the llm summarizer needs a generation backend — pass --backend/--model, or use --summarizer offline")
-        return LLMSummarizer(backend)
-    raise FasterPyError(f"unknown summarizer '{name}' — choose offline or llm")
+
+def get_summarizer(name: str, backend: Any = None) -> Summarizer:
+    """The summarizer registered as `name`, given the generation `backend` when there is one."""
+    factory = load_plugin(SUMMARIZERS_GROUP, name, kind="summarizer")
+    return factory() if backend is None else factory(backend)

@@ -11,7 +11,7 @@ from harness.errors import FasterPyError
 from kb.builders import sources
 from kb.builders.build import build, open_or_create
 from kb.builders.pairs import Pair, unified_diff
-from kb.builders.summarize import LLMSummarizer, OfflineSummarizer, clean_summary, describe_changes
+from kb.builders.summarize import LLMSummarizer, OfflineSummarizer, clean_summary, describe_changes, get_summarizer
 from kb.store import KnowledgeBase
 
 
@@ -110,8 +110,8 @@ def test_offline_summary_format_and_fallback():
 def test_llm_summarizer_uses_the_paper_prompt():
     seen = []
 
-    def model(prompt: str) -> str:
-        seen.append(prompt)
+    def model(messages: list[dict[str, str]]) -> str:
+        seen.append(messages[0]["content"])
         return "Sure! Here it is:\n1. Uses a set for lookups;\n2. Reads input once."
 
     s = LLMSummarizer(model)
@@ -119,6 +119,18 @@ def test_llm_summarizer_uses_the_paper_prompt():
     assert seen[0].startswith("You are an expert in the field of code execution efficiency optimization.")
     assert unified_diff("a = [1]\n", "a = {1}\n") in seen[0] and "Provide up to two key points" in seen[0]
     assert clean_summary("```x```1. a;\n 2. b") == "1. a; 2. b"
+
+
+def test_summarizers_come_from_the_registry(plugin_dist):
+    assert isinstance(get_summarizer("offline"), OfflineSummarizer)
+    with pytest.raises(FasterPyError, match="llm summarizer needs a generation backend"):
+        get_summarizer("llm")
+    with pytest.raises(FasterPyError, match="unknown summarizer 'nope' — choose one of: .*llm.*offline"):
+        get_summarizer("nope")
+    plugin_dist({"fasterpy.summarizers": {"shout": "fasterpy_shout_summarizer:Shout"}},
+                {"fasterpy_shout_summarizer": "class Shout:\n    name = 'shout'\n\n"
+                                               "    def summarize(self, slow, fast):\n        return '1. LOUDER'\n"})
+    assert get_summarizer("shout").summarize("a", "b") == "1. LOUDER"
 
 
 def test_build_resumes_and_skips_low_rates(tmp_path):
@@ -168,6 +180,35 @@ def test_enamel_style_function_rate(tmp_path):
     assert rate is not None and rate > 5, meas.failures
 
 
+FLOAT_SLOW = "def f(x):\n    t = 0.0\n    for _ in range(x):\n        t += 0.1\n    return t\n"
+
+
+def _float_pair(key: str, fast: str) -> Pair:
+    gen = "def generate_input(size, lid, cid):\n    return (size * 200,)\n"
+    return Pair(key=key, slow=FLOAT_SLOW, fast=fast, rate=None, problem_id="HumanEval/y", source="enamel",
+                meta={"entry_point": "f", "input_generator": gen, "input_levels": "100 1000"})
+
+
+def test_function_pair_results_equal_within_float_tolerance_are_correct():
+    from kb.builders.measure import HarnessMeasurer
+
+    fast = "def f(x):\n    return x * 0.1\n"
+    ns: dict = {}
+    exec(FLOAT_SLOW, ns)
+    assert all(ns["f"](n) != n * 0.1 for n in (20000, 200000))  # plain != would reject this pair
+    with HarnessMeasurer(timeout_s=10, workers=1) as meas:
+        rate = meas(_float_pair("t1", fast))
+    assert rate is not None and rate > 5, meas.failures
+
+
+def test_function_pair_with_a_truly_different_result_is_rejected():
+    from kb.builders.measure import HarnessMeasurer
+
+    with HarnessMeasurer(timeout_s=10, workers=1) as meas:
+        rate = meas(_float_pair("t2", "def f(x):\n    return x * 0.1 + 1e-3\n"))
+    assert rate is None and meas.failures["t2"] == "results differ or a call failed"
+
+
 def test_llm_summarizer_through_the_openai_backend_and_a_local_server(tmp_path):
     """The paper's summary prompt travels through graph.backends' OpenAI-compatible backend to a real
     local HTTP server; the reply is cleaned into the "1. …; 2. …" form and stored by a build."""
@@ -201,7 +242,7 @@ def test_llm_summarizer_through_the_openai_backend_and_a_local_server(tmp_path):
     try:
         backend = get_backend(GenerationConfig(backend="openai", model="any",
                                                base_url=f"http://127.0.0.1:{server.server_port}/v1"), reuse=False)
-        summ = LLMSummarizer(backend)
+        summ = get_summarizer("llm", backend)
         kb = open_or_create(tmp_path / "kb", "lexical-256")
         pair = Pair(key="l1", slow="a = [1, 2]\nprint(2 in a)\n", fast="a = {1, 2}\nprint(2 in a)\n", rate=2.0)
         build(kb, [pair], summarizer=summ, progress=False)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from harness.errors import FasterPyError
-from kb.embedders import LexicalEmbedder, TransformerMeanEmbedder, get_embedder
+from kb.embedders import LexicalEmbedder, TransformerMeanEmbedder, embedder_names, get_embedder
 
 SLOW = "n = int(input())\na = list(map(int, input().split()))\nprint(sum(a[i] for i in range(n)))\n"
 SIMILAR = "m = int(input())\nb = list(map(int, input().split()))\nprint(sum(b[j] for j in range(m)))\n"
@@ -33,6 +33,39 @@ def test_lexical_embedder_properties():
 def test_unknown_embedder_is_a_clear_error():
     with pytest.raises(FasterPyError, match="unknown embedder 'nope'"):
         get_embedder("nope")
+
+
+ONES = """
+import numpy as np
+
+
+class Ones:
+    def __init__(self, dim):
+        self.dim, self.name = dim, f"ones-{dim}"
+
+    def embed(self, codes):
+        return np.full((len(codes), self.dim), self.dim ** -0.5, dtype=np.float32)
+
+
+def make(arg):
+    return Ones(int(arg or 2))
+"""
+
+
+def test_a_third_party_embedder_is_found_through_its_entry_point(plugin_dist):
+    plugin_dist({"fasterpy.embedders": {"ones": "fasterpy_ones_embedder:make"}}, {"fasterpy_ones_embedder": ONES})
+    assert "ones" in embedder_names()
+    _check_rows(get_embedder("ones").embed([SLOW]), 1, 2)
+    assert get_embedder("ones:3").dim == 3
+    emb = get_embedder("ones-5")  # the form an embedder may name itself with (as lexical-256 does)
+    assert emb.name == "ones-5" and emb.dim == 5
+
+
+def test_bad_embedder_arguments_are_clear_errors():
+    with pytest.raises(FasterPyError, match="bad lexical embedder size 'x'"):
+        get_embedder("lexical-x")
+    with pytest.raises(FasterPyError, match="transformer embedder needs a model"):
+        get_embedder("transformer")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Algorithm 1 (context extraction) and list_functions on real tree-sitter parses."""
+"""Algorithm 1 (context extraction) and its definition walk on real tree-sitter parses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from harness.errors import FasterPyError
-from kb.preprocess import apply_patch, deletion_patch, extract_context, list_functions
+from kb.preprocess import apply_patch, definitions, deletion_patch, extract_context
 
 SOURCE = textwrap.dedent(
     '''\
@@ -62,20 +62,7 @@ SOURCE = textwrap.dedent(
 
 
 def _defs(code: str) -> set[str]:
-    return {f.qualname for f in list_functions(code)}
-
-
-def test_list_functions_spans_and_flags():
-    infos = {f.qualname: f for f in list_functions(SOURCE)}
-    assert {"target", "target.inner", "Box.get", "Box.__init__", "fetch", "main"} <= set(infos)
-    t = infos["target"]
-    assert t.decorators == ["lru_cache(maxsize=None)"]
-    assert t.start_line == SOURCE.splitlines().index("@lru_cache(maxsize=None)") + 1
-    assert t.def_line == t.start_line + 1
-    assert SOURCE.splitlines()[t.end_line - 1].strip().startswith("return sum")
-    assert infos["fetch"].is_async and not infos["target"].is_async
-    assert infos["Box.get"].is_method and not infos["target.inner"].is_method
-    assert infos["target.inner"].parent == "target"
+    return {d.qualname for d in definitions(code) if d.kind == "function"}
 
 
 def test_function_target_keeps_callees_callers_globals_and_main():

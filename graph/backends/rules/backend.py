@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import ClassVar
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, wanted
-from graph.backends.registry import register_backend
 from graph.backends.rules.engine import candidates
 from graph.prompt import extract_code
 
@@ -23,9 +23,11 @@ def _code_of(request: GenerationRequest) -> str:
     return ""
 
 
-@register_backend("rules")
 class RulesBackend:
     name = "rules"
+    options: ClassVar[dict[str, str]] = {
+        "n": "candidates per round: distinct rule-based rewrites of the code (offline, no model)",
+    }
 
     def __init__(self, config: GenerationConfig) -> None:
         self.config = config

@@ -13,6 +13,8 @@ import ast
 import difflib
 import warnings
 
+from kb.preprocess import format_code
+
 # Compound statements whose bodies can be merged one by one when their header did not change.
 _RECURSE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While,
             ast.If, ast.With, ast.AsyncWith)
@@ -25,16 +27,6 @@ def parse_quietly(code: str) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         return ast.parse(code)
-
-
-
-def _format(code: str) -> str:
-    try:
-        import black
-
-        return black.format_str(code, mode=black.Mode())
-    except Exception:  # black rejects some valid code (rare); the unformatted text still runs
-        return code
 
 
 def _key(node: ast.AST) -> str:
@@ -111,7 +103,7 @@ class _Merger:
         return line[: len(line) - len(line.lstrip())]
 
     def write_new(self, stmts: list[ast.stmt], indent: str) -> None:
-        text = _format(_drop_genexp_parens("\n".join(ast.unparse(s) for s in stmts) + "\n"))
+        text = format_code(_drop_genexp_parens("\n".join(ast.unparse(s) for s in stmts) + "\n"))
         spacing = 1 if indent else 2
         if isinstance(stmts[0], _DEFINITIONS):
             self.blank_lines(spacing)
@@ -189,4 +181,4 @@ def merge(original: str, rewritten: str) -> str:
             return text
     except (SyntaxError, ValueError, RecursionError):
         pass
-    return _format(rewritten)
+    return format_code(rewritten)

@@ -1,0 +1,1 @@
+"""The LangGraph pipeline: its state, its nodes and the compiled graph."""
