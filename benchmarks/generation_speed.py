@@ -11,7 +11,6 @@ The last columns compare with llama.cpp + Qwen2.5-Coder-0.5B measured in the sam
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from rich.table import Table  # noqa: E402
 
 from graph.backends.base import GenerationConfig, GenerationRequest  # noqa: E402
 from graph.prompt import build_messages, extract_code  # noqa: E402
+from harness.files import iter_jsonl  # noqa: E402
 
 PIE = ROOT.parent / "shared" / "data" / "pie-dev" / "dev_pairs.jsonl"
 BASELINE = "llamacpp-0.5b"
@@ -46,8 +46,7 @@ class Result:
 def programs(k: int) -> list[str]:
     """The first k distinct-problem slow programs of 8–40 lines (typical PIE sizes)."""
     out, seen = [], set()
-    for line in PIE.open():
-        r = json.loads(line)
+    for _, r in iter_jsonl(PIE):  # streamed: stops at the k-th program
         n = r["slow_code"].count("\n")
         if r["problem_id"] in seen or not 8 <= n <= 40:
             continue

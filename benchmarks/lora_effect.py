@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.files import read_jsonl  # noqa: E402
+
 ADAPTER = ROOT / "data" / "adapters" / "qwen2.5-coder-0.5b-fasterpy"
 PIE_DEV = ROOT.parent / "shared" / "data" / "pie-dev"
 
@@ -28,8 +30,7 @@ PIE_DEV = ROOT.parent / "shared" / "data" / "pie-dev"
 def heldout_rows(pairs: Path, problems: list[str]) -> list[dict]:
     """The first slow→fast pair of each held-out problem (PIE columns: input, target)."""
     rows: dict[str, dict] = {}
-    for line in pairs.read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(pairs):
         if r["problem_id"] in problems and r["problem_id"] not in rows:
             rows[r["problem_id"]] = {"problem_id": r["problem_id"], "input": r["slow_code"],
                                      "target": r["reference_code"]}

@@ -15,7 +15,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -27,18 +27,18 @@ PANEL = "Generation"
 
 # name -> (type, typer.Option); defaults are None = "not given"
 OPTIONS: dict[str, tuple[Any, Any]] = {
-    "backend": (Optional[str], typer.Option("--backend", help=f"One of: {', '.join(available_backends())} (empty: chosen from --model / --base-url; rules, offline, without either).", rich_help_panel=PANEL)),
-    "model": (Optional[str], typer.Option("--model", help="Model dir, GGUF file, hub id, packaged name (see `fasterpy models`), server model name, or replay JSONL.", rich_help_panel=PANEL)),
-    "adapter": (Optional[str], typer.Option("--adapter", help="peft LoRA adapter directory (transformers backend).", rich_help_panel=PANEL)),
-    "base_url": (Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.", rich_help_panel=PANEL)),
-    "api_key_env": (Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API key (default OPENAI_API_KEY).", rich_help_panel=PANEL)),
-    "temperature": (Optional[float], typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 = greedy (default 0.2).", rich_help_panel=PANEL)),
-    "top_p": (Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (default 0.95).", rich_help_panel=PANEL)),
-    "max_new_tokens": (Optional[int], typer.Option("--max-new-tokens", min=1, help="Most tokens per reply (default 1024).", rich_help_panel=PANEL)),
-    "n": (Optional[int], typer.Option("--candidates", "-n", min=1, help="Candidates per generation round (default 1).", rich_help_panel=PANEL)),
-    "timeout_s": (Optional[float], typer.Option("--timeout", min=0.1, help="Seconds to wait for one server reply (default 120).", rich_help_panel=PANEL)),
-    "threads": (Optional[int], typer.Option("--threads", min=1, help="CPU threads for llama.cpp/torch (default all cores).", rich_help_panel=PANEL)),
-    "device": (Optional[str], typer.Option("--device", help="transformers device: cpu, cuda (default cuda when available).", rich_help_panel=PANEL)),
+    "backend": (str | None, typer.Option("--backend", help=f"One of: {', '.join(available_backends())} (empty: chosen from --model / --base-url; rules, offline, without either).", rich_help_panel=PANEL)),
+    "model": (str | None, typer.Option("--model", help="Model dir, GGUF file, hub id, packaged name (see `fasterpy models`), server model name, or replay JSONL.", rich_help_panel=PANEL)),
+    "adapter": (str | None, typer.Option("--adapter", help="peft LoRA adapter directory (transformers backend).", rich_help_panel=PANEL)),
+    "base_url": (str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.", rich_help_panel=PANEL)),
+    "api_key_env": (str | None, typer.Option("--api-key-env", help="Environment variable holding the API key (default OPENAI_API_KEY).", rich_help_panel=PANEL)),
+    "temperature": (float | None, typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 = greedy (default 0.2).", rich_help_panel=PANEL)),
+    "top_p": (float | None, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (default 0.95).", rich_help_panel=PANEL)),
+    "max_new_tokens": (int | None, typer.Option("--max-new-tokens", min=1, help="Most tokens per reply (default 1024).", rich_help_panel=PANEL)),
+    "n": (int | None, typer.Option("--candidates", "-n", min=1, help="Candidates per generation round (default 1).", rich_help_panel=PANEL)),
+    "timeout_s": (float | None, typer.Option("--timeout", min=0.1, help="Seconds to wait for one server reply (default 120).", rich_help_panel=PANEL)),
+    "threads": (int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp/torch (default all cores).", rich_help_panel=PANEL)),
+    "device": (str | None, typer.Option("--device", help="transformers device: cpu, cuda (default cuda when available).", rich_help_panel=PANEL)),
 }
 
 

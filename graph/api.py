@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from graph.config import FasterPyConfig
-from graph.events import EventSink
+from graph.events import EventSink, ignore_events
 from graph.pipeline.build import build_graph
 from graph.pipeline.context import RunContext
 from graph.pipeline.run import load_run, run_graph
+from graph.pipeline.state import PipelineState
 from graph.result import OptimizeResult, TargetResult
 from graph.source import check_syntax, read_source, resolve_targets
+from harness.errors import FasterPyError
 from harness.files import atomic_write, backup_path
 from harness.textdiff import unified_diff as _text_diff
-from graph.pipeline.state import PipelineState
-from harness.errors import FasterPyError
 
 __all__ = [
     "optimize", "optimize_source", "resume", "write_result", "initial_state", "build_graph", "PipelineState",
@@ -114,7 +114,7 @@ def optimize(
     except FasterPyError as exc:
         return OptimizeResult(status="error", path=str(path), run_id="", mode="", error=str(exc),
                               seconds=time.perf_counter() - start)
-    with RunContext(on_event=on_event, cancel=cancel, backend=backend) as ctx:
+    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend) as ctx:
         try:
             prepare_inputs(state, ctx)
         except FasterPyError as exc:
@@ -181,7 +181,7 @@ def resume(
         current = Path(path).read_bytes().decode("utf-8", errors="replace")
         if current != values["original_source"]:
             raise FasterPyError(f"{path} changed since run {run_id} started — start a new run instead of resuming")
-    with RunContext(on_event=on_event, cancel=cancel, backend=backend) as ctx:
+    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend) as ctx:
         return run_state(None, ctx, db, start=start, run_id=run_id)
 
 

@@ -108,6 +108,7 @@ def run_batch(
     """Process every row not yet in `out_path`; `on_row(done, total, result)` drives a progress bar
     (result None for a row skipped because it was already written)."""
     from graph.api import optimize_source
+    from graph.events import ignore_events
     from graph.pipeline.context import RunContext
 
     tests = Path(tests_dir)
@@ -121,7 +122,7 @@ def run_batch(
     todo = list(iter_rows(rows, col, limit))
     summary = BatchSummary(rows=len(todo))
     # one context for every row: the backend, the knowledge base and the warm sandbox worker stay open
-    with RunContext(on_event=on_event) as ctx:
+    with RunContext(on_event=on_event or ignore_events) as ctx:
         for n, (i, row, src) in enumerate(todo, 1):
             key = row_key(i, row, src)
             if key in seen:

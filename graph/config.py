@@ -64,7 +64,10 @@ def _schema_of(dc: type) -> type[BaseModel]:
     hints = typing.get_type_hints(dc)
     spec: dict[str, Any] = {}
     for f in dataclasses.fields(dc):
-        default = Field(default_factory=f.default_factory) if f.default is dataclasses.MISSING else f.default
+        if f.default_factory is not dataclasses.MISSING:
+            default = Field(default_factory=f.default_factory)
+        else:
+            default = f.default
         spec[f.name] = (hints[f.name], default)
     return create_model(f"{dc.__name__}Settings", __config__=_STRICT, **spec)
 
@@ -104,11 +107,11 @@ class FasterPyConfig(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     kb: str | None = None  # knowledge-base directory; None = the shipped default
     use_retrieval: bool = True  # False: prompt without suggestions (ablation)
-    attempts: int = Field(3, ge=1)  # generate→verify rounds per target group
-    candidates: int = Field(2, ge=1)  # candidates generated per attempt
-    speedup_threshold: float = Field(1.1, gt=0)  # accept when the CI lower bound of the speedup clears this
-    repeats: int = Field(8, ge=2)  # interleaved timing rounds (more are added when the CI straddles the threshold)
-    timeout_s: float = Field(10.0, gt=0)  # per sandboxed run
+    attempts: int = Field(default=3, ge=1)  # generate→verify rounds per target group
+    candidates: int = Field(default=2, ge=1)  # candidates generated per attempt
+    speedup_threshold: float = Field(default=1.1, gt=0)  # accept when the CI lower bound of the speedup clears this
+    repeats: int = Field(default=8, ge=2)  # interleaved timing rounds (more are added when the CI straddles the threshold)
+    timeout_s: float = Field(default=10.0, gt=0)  # per sandboxed run
     memory_mb: int = 1024  # per sandboxed run
     float_tolerance: float = 1e-9  # relative and absolute tolerance when comparing floats
     mode: Mode = "together"  # "together": all targets in one prompt; "each": one target at a time

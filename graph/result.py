@@ -34,7 +34,7 @@ class Attempt:
         return self.status == "accepted"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Attempt":
+    def from_dict(cls, d: dict[str, Any]) -> Attempt:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
@@ -65,7 +65,7 @@ class TargetResult:
         return self.best.runtime_after if self.best else None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TargetResult":
+    def from_dict(cls, d: dict[str, Any]) -> TargetResult:
         return cls(
             target=d["target"],
             targets=list(d["targets"]),
@@ -114,6 +114,6 @@ class OptimizeResult:
         d = asdict(self)
         if not include_sources:
             d.pop("original_source")
-        for t, td in zip(self.targets, d["targets"]):
+        for t, td in zip(self.targets, d["targets"], strict=True):
             td["speedup"] = t.speedup
         return d

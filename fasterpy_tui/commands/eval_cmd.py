@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -64,18 +63,18 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="PIE-format JSONL: problem_id + slow, reference and model code columns."),
         tests: Path = typer.Option(..., "--tests", help="Test folders: DIR/<problem_id>/input.N.txt and output.N.txt."),
-        slow_col: Optional[str] = typer.Option(None, "--slow-col", help="Slow (original) code column (default: input, slow_code, …)."),
-        ref_col: Optional[str] = typer.Option(None, "--ref-col", help="Reference (human fast) code column (default: target, reference_code, …)."),
-        model_col: Optional[str] = typer.Option(None, "--model-col", help="Model code column, a string or a list of candidates (default: generated_answers, …)."),
+        slow_col: str | None = typer.Option(None, "--slow-col", help="Slow (original) code column (default: input, slow_code, …)."),
+        ref_col: str | None = typer.Option(None, "--ref-col", help="Reference (human fast) code column (default: target, reference_code, …)."),
+        model_col: str | None = typer.Option(None, "--model-col", help="Model code column, a string or a list of candidates (default: generated_answers, …)."),
         candidate: str = typer.Option("first", "--candidate", help="With a list of candidates: 'first' (Pass@1) or 'best' (fastest correct)."),
         no_reference: bool = typer.Option(False, "--no-reference", help="Do not run the reference programs."),
         runs: int = typer.Option(4, "--runs", help="Runs per test (Eq. 2)."),
         drop: int = typer.Option(1, "--drop", help="Leading runs dropped as warm-up (Eq. 2)."),
         timeout: float = typer.Option(10.0, "--timeout", help="Seconds per run."),
         memory_mb: int = typer.Option(1024, "--memory-mb", help="Address-space limit per run (MiB)."),
-        workers: Optional[int] = typer.Option(None, "--workers", help="Parallel workers (default: the CPUs available)."),
-        limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N rows."),
-        report_path: Optional[Path] = typer.Option(None, "--report", help="Write one JSON line per row here."),
+        workers: int | None = typer.Option(None, "--workers", help="Parallel workers (default: the CPUs available)."),
+        limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N rows."),
+        report_path: Path | None = typer.Option(None, "--report", help="Write one JSON line per row here."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON instead of a table."),
         strict_lines: bool = typer.Option(False, "--strict-lines", help="Count extra output lines as wrong (PIE does not)."),
         clock: str = typer.Option("wall", "--clock", help="'wall' (perf_counter, the paper's) or 'cpu' (process CPU time, steadier on a busy machine)."),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,15 +15,15 @@ finetune_app = typer.Typer(help="Build LoRA training data from a knowledge base 
 
 @finetune_app.command("build-data")
 def build_data_cmd(
-    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB)."),
+    kb: Path | None = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB)."),
     n: int = typer.Option(4000, "-n", help="Sample at most this many pairs (0 = all)."),
     output: Path = typer.Option(..., "--output", "-o", help="Training JSONL to write."),
-    val_output: Optional[Path] = typer.Option(None, "--val-output",
+    val_output: Path | None = typer.Option(None, "--val-output",
                                               help="Validation JSONL (default: val.jsonl beside train.jsonl, else NAME.val.jsonl)."),
     val_frac: float = typer.Option(0.05, help="Share of examples for validation (whole problems)."),
     seed: int = typer.Option(42, help="Sampling and split seed."),
     k: int = typer.Option(2, help="Suggestions per example (the paper uses 2)."),
-    exclude_problems: Optional[str] = typer.Option(
+    exclude_problems: str | None = typer.Option(
         None, "--exclude-problems",
         help="Problems to keep out entirely (as examples and as suggestions): a file with one id per line "
              "(or a CSV with problem_id), or comma-separated ids."),
@@ -32,15 +31,14 @@ def build_data_cmd(
 ) -> None:
     """Sample KB pairs; retrieve suggestions for each as inference does (never its own record or
     problem); write chat-messages JSONL with a problem-disjoint validation split."""
-    from kb.store import KnowledgeBase
-
     from finetune.dataset import build_dataset, default_val_path, parse_problem_list
+    from kb.store import KnowledgeBase
 
     excluded = parse_problem_list(exclude_problems)
     with KnowledgeBase.open(kb) as base:
         if progress:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
             from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             with Progress(TextColumn("[bold]examples"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=Console(stderr=True)) as bar:
@@ -62,7 +60,7 @@ def train_cmd(
                               help="Base model: a local HF directory, a GGUF file, or a packaged name (qwen2.5-coder-0.5b)."),
     data: Path = typer.Option(..., "--data", help="Training JSONL from `fasterpy finetune build-data`."),
     output: Path = typer.Option(..., "--output", "-o", help="Adapter directory to write (e.g. adapters/NAME)."),
-    val: Optional[Path] = typer.Option(None, "--val", help="Validation JSONL (best checkpoint by its loss)."),
+    val: Path | None = typer.Option(None, "--val", help="Validation JSONL (best checkpoint by its loss)."),
     lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate."),
     batch_size: int = typer.Option(4, "--batch-size"),
     grad_accum: int = typer.Option(4, "--grad-accum"),
@@ -74,22 +72,22 @@ def train_cmd(
     r: int = typer.Option(8, "--r", help="LoRA rank."),
     alpha: int = typer.Option(32, "--alpha", help="LoRA alpha."),
     dropout: float = typer.Option(0.05, "--dropout", help="LoRA dropout."),
-    target_modules: Optional[str] = typer.Option(None, "--target-modules",
+    target_modules: str | None = typer.Option(None, "--target-modules",
                                                  help="Comma-separated module names (default: all attention+MLP projections)."),
     max_len: int = typer.Option(2048, "--max-len", help="Longest example in tokens; longer ones are an error."),
     drop_long: bool = typer.Option(False, "--drop-long", help="Skip examples longer than --max-len instead."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Cap the schedule at this many optimizer steps."),
-    stop_after: Optional[int] = typer.Option(None, "--stop-after",
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Cap the schedule at this many optimizer steps."),
+    stop_after: int | None = typer.Option(None, "--stop-after",
                                              help="Stop (resumably) after this many steps in this run."),
-    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Steps between validations (default ~10 per run)."),
-    save_every: Optional[int] = typer.Option(None, "--save-every", help="Steps between checkpoints (default: each eval)."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
-    bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast (default: on for CUDA)."),
-    grad_ckpt: Optional[bool] = typer.Option(None, "--gradient-checkpointing/--no-gradient-checkpointing",
+    eval_every: int | None = typer.Option(None, "--eval-every", help="Steps between validations (default ~10 per run)."),
+    save_every: int | None = typer.Option(None, "--save-every", help="Steps between checkpoints (default: each eval)."),
+    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    bf16: bool | None = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast (default: on for CUDA)."),
+    grad_ckpt: bool | None = typer.Option(None, "--gradient-checkpointing/--no-gradient-checkpointing",
                                              help="Default: on for CUDA."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --output."),
-    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="Continue from this checkpoint directory."),
+    resume_from: Path | None = typer.Option(None, "--resume-from", help="Continue from this checkpoint directory."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """LoRA fine-tuning with the paper's Table 5 defaults; loss on the assistant's answer only."""

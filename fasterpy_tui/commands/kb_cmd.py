@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,28 +19,28 @@ KB_OPT = typer.Option(None, "--kb", help="Knowledge-base directory (default: the
 def build_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="KB directory to create (or resume)."),
     pie: list[Path] = typer.Option([], "--pie", help="PIE-format pairs (jsonl; rate = cpu_time_v0/cpu_time_v1)."),
-    pie_tests: Optional[Path] = typer.Option(None, "--pie-tests", help="PIE public_test_cases/ dir (for measuring pairs without runtimes)."),
-    tests_jsonl: Optional[Path] = typer.Option(None, "--tests-jsonl", help="Tests per problem ({problem_id, tests}) jsonl(.gz)."),
+    pie_tests: Path | None = typer.Option(None, "--pie-tests", help="PIE public_test_cases/ dir (for measuring pairs without runtimes)."),
+    tests_jsonl: Path | None = typer.Option(None, "--tests-jsonl", help="Tests per problem ({problem_id, tests}) jsonl(.gz)."),
     mercury: list[Path] = typer.Option([], "--mercury", help="Mercury-style pairs or solution sets (jsonl)."),
     mercury_min_rate: float = typer.Option(1.5, help="Drop Mercury pairs below this rate (their runtimes are noisy)."),
-    enamel: Optional[Path] = typer.Option(None, "--enamel", help="ENAMEL folder (canonical → expert solutions)."),
-    energy: Optional[Path] = typer.Option(None, "--energy", help="Energy-smells annotated pairs (jsonl)."),
+    enamel: Path | None = typer.Option(None, "--enamel", help="ENAMEL folder (canonical → expert solutions)."),
+    energy: Path | None = typer.Option(None, "--energy", help="Energy-smells annotated pairs (jsonl)."),
     pairs: list[Path] = typer.Option([], "--pairs", help="Plain pairs jsonl: {input, target, rate?, problem_id?, tests?}."),
     min_rate: float = typer.Option(1.05, help="Drop pairs whose (given or measured) rate is below this."),
-    embedder: Optional[str] = typer.Option(None, help="Embedder for a new KB (lexical, minilm, unixcoder[:dir])."),
+    embedder: str | None = typer.Option(None, help="Embedder for a new KB (lexical, minilm, unixcoder[:dir])."),
     summarizer: str = typer.Option("offline", help="offline (rule-based) or llm (the paper's prompt)."),
-    backend: Optional[str] = typer.Option(None, help="Generation backend for --summarizer llm."),
-    model: Optional[str] = typer.Option(None, help="Model for --summarizer llm."),
-    base_url: Optional[str] = typer.Option(None, help="Server URL for an OpenAI-compatible backend."),
+    backend: str | None = typer.Option(None, help="Generation backend for --summarizer llm."),
+    model: str | None = typer.Option(None, help="Model for --summarizer llm."),
+    base_url: str | None = typer.Option(None, help="Server URL for an OpenAI-compatible backend."),
     measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure missing rates with the harness."),
     measure_timeout: float = typer.Option(5.0, help="Per-test timeout (s) when measuring."),
-    workers: Optional[int] = typer.Option(None, help="Harness workers when measuring."),
-    measure_cache: Optional[Path] = typer.Option(None, help="Measurement cache (jsonl; default: <out>/measurements.jsonl)."),
+    workers: int | None = typer.Option(None, help="Harness workers when measuring."),
+    measure_cache: Path | None = typer.Option(None, help="Measurement cache (jsonl; default: <out>/measurements.jsonl)."),
     cached_only: bool = typer.Option(False, "--cached-only", help="Use cached measurements only; measure nothing new."),
     m_param: int = typer.Option(16, "--M", help="hnswlib M (new KB)."),
     ef_construction: int = typer.Option(200, help="hnswlib ef_construction (new KB)."),
     ef: int = typer.Option(64, help="hnswlib ef at query time (new KB)."),
-    limit: Optional[int] = typer.Option(None, help="Use at most this many pairs per source (quick builds)."),
+    limit: int | None = typer.Option(None, help="Use at most this many pairs per source (quick builds)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Build (or resume building) a knowledge base from pair files."""
@@ -64,11 +63,11 @@ def build_cmd(
 
 @kb_app.command("add")
 def add_cmd(
-    pairs_file: Optional[Path] = typer.Argument(None, help="Plain pairs jsonl: {input, target, rate?, problem_id?, tests?}."),
+    pairs_file: Path | None = typer.Argument(None, help="Plain pairs jsonl: {input, target, rate?, problem_id?, tests?}."),
     kb_dir: Path = typer.Option(..., "--kb", help="Knowledge base to add to (built with `kb build`)."),
-    slow: Optional[Path] = typer.Option(None, help="A slow program (with --fast)."),
-    fast: Optional[Path] = typer.Option(None, help="Its fast version."),
-    rate: Optional[float] = typer.Option(None, help="Measured speedup of --fast over --slow (else measured)."),
+    slow: Path | None = typer.Option(None, help="A slow program (with --fast)."),
+    fast: Path | None = typer.Option(None, help="Its fast version."),
+    rate: float | None = typer.Option(None, help="Measured speedup of --fast over --slow (else measured)."),
     problem_id: str = typer.Option("", help="Problem id for --slow/--fast."),
     summary: str = typer.Option("", help="Summary text (default: the offline summarizer)."),
     min_rate: float = typer.Option(1.0, help="Drop pairs below this rate."),
@@ -94,11 +93,11 @@ def query_cmd(
     file: Path = typer.Argument(..., help="Python file holding the code to optimize."),
     function: list[str] = typer.Option([], "--function", "-f", help="Target function (repeatable; default: whole file)."),
     k: int = typer.Option(2, "-k", help="Number of suggestions."),
-    m: Optional[int] = typer.Option(None, "-m", help="Candidates retrieved before the filter (default: KB's)."),
-    delta: Optional[float] = typer.Option(None, help="Δs similarity window (default: KB's)."),
-    threshold: Optional[float] = typer.Option(None, help="Minimum similarity (default: KB's)."),
+    m: int | None = typer.Option(None, "-m", help="Candidates retrieved before the filter (default: KB's)."),
+    delta: float | None = typer.Option(None, help="Δs similarity window (default: KB's)."),
+    threshold: float | None = typer.Option(None, help="Minimum similarity (default: KB's)."),
     exclude_problem: list[str] = typer.Option([], "--exclude-problem", help="Ignore records of this problem id."),
-    kb_dir: Optional[Path] = KB_OPT,
+    kb_dir: Path | None = KB_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     show_context: bool = typer.Option(False, "--show-context", help="Also print the extracted context."),
 ) -> None:
@@ -143,7 +142,7 @@ def query_cmd(
 
 
 @kb_app.command("stats")
-def stats_cmd(kb_dir: Optional[Path] = KB_OPT,
+def stats_cmd(kb_dir: Path | None = KB_OPT,
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show what a knowledge base holds."""
     from kb.store import KnowledgeBase
@@ -163,9 +162,9 @@ def stats_cmd(kb_dir: Optional[Path] = KB_OPT,
 
 @kb_app.command("reindex")
 def reindex_cmd(kb_dir: Path = typer.Option(..., "--kb", help="Knowledge base to re-embed."),
-                m_param: Optional[int] = typer.Option(None, "--M"),
-                ef_construction: Optional[int] = typer.Option(None),
-                ef: Optional[int] = typer.Option(None)) -> None:
+                m_param: int | None = typer.Option(None, "--M"),
+                ef_construction: int | None = typer.Option(None),
+                ef: int | None = typer.Option(None)) -> None:
     """Rebuild the vector index from the stored records (after damage or to change parameters)."""
     from kb.index import IndexParams
     from kb.store import KnowledgeBase

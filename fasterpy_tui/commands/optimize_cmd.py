@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -21,8 +21,8 @@ INPUT_OPT = typer.Option([], "--input", help="Program mode: a stdin file to chec
 
 
 def _config_overrides(
-    kb: Optional[Path], retrieval: Optional[bool], attempts: Optional[int], threshold: Optional[float],
-    mode: Optional[str], run_timeout: Optional[float], state_db: Optional[Path], seed: Optional[int],
+    kb: Path | None, retrieval: bool | None, attempts: int | None, threshold: float | None,
+    mode: str | None, run_timeout: float | None, state_db: Path | None, seed: int | None,
     generation_overrides: dict[str, Any],
 ) -> dict[str, Any]:
     """Flags → dotted config keys. The shared generation flags come from
@@ -44,7 +44,7 @@ def _config_overrides(
     return out
 
 
-def _load_config(config_file: Optional[Path], start: Optional[Path], overrides: dict[str, Any]):
+def _load_config(config_file: Path | None, start: Path | None, overrides: dict[str, Any]):
     from graph.config import FasterPyConfig
     from harness.errors import FasterPyError
 
@@ -56,7 +56,7 @@ def _load_config(config_file: Optional[Path], start: Optional[Path], overrides: 
 def one_line(message: str) -> str:
     """Errors are shown as one line: the first line, the last line of any traceback (the exception
     itself) and the advice ("— …")."""
-    lines = [l.strip() for l in message.splitlines() if l.strip()]
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
     if len(lines) <= 1:
         return lines[0] if lines else message
     advice = lines[-1] if lines[-1].startswith("—") else ""
@@ -73,7 +73,7 @@ class _Interrupts:
         self.cancel = cancel
         self._old: Any = None
 
-    def __enter__(self) -> "_Interrupts":
+    def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
             self._old = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -164,26 +164,26 @@ def print_result(result: Any, console: Any) -> None:
 
 
 def optimize_command(
-    file: Optional[Path] = typer.Argument(None, help="The Python file to optimize (omit with --resume)."),
+    file: Path | None = typer.Argument(None, help="The Python file to optimize (omit with --resume)."),
     function: list[str] = FUNCTION_OPT,
-    tests: Optional[Path] = TESTS_OPT,
+    tests: Path | None = TESTS_OPT,
     input_files: list[Path] = INPUT_OPT,
-    driver: Optional[str] = typer.Option(None, "--driver", help="Command whose run supplies the functions' inputs, e.g. \"python bench.py\" or \"pytest tests/x.py\" (default: the file's __main__ block)."),
-    test_cmd: Optional[str] = typer.Option(None, "--test-cmd", help="Your tests, also run against the candidate in a temporary copy of the project."),
+    driver: str | None = typer.Option(None, "--driver", help="Command whose run supplies the functions' inputs, e.g. \"python bench.py\" or \"pytest tests/x.py\" (default: the file's __main__ block)."),
+    test_cmd: str | None = typer.Option(None, "--test-cmd", help="Your tests, also run against the candidate in a temporary copy of the project."),
     write: bool = typer.Option(False, "--write", help="Apply a verified improvement to FILE (backup: FILE.bak)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
-    resume_id: Optional[str] = typer.Option(None, "--resume", metavar="RUN_ID", help="Continue an interrupted run."),
+    resume_id: str | None = typer.Option(None, "--resume", metavar="RUN_ID", help="Continue an interrupted run."),
     learn: bool = typer.Option(False, "--learn", help="Add an accepted optimization to your knowledge base."),
-    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
-    retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
-    attempts: Optional[int] = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
-    run_timeout: Optional[float] = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run (default 10)."),
-    state_db: Optional[Path] = typer.Option(None, "--state-db", help="SQLite run database (default: <cache>/runs.sqlite)."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file (default: nearest fasterpy.toml / pyproject.toml)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
+    kb: Path | None = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
+    retrieval: bool | None = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
+    attempts: int | None = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
+    mode: str | None = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
+    run_timeout: float | None = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run (default 10)."),
+    state_db: Path | None = typer.Option(None, "--state-db", help="SQLite run database (default: <cache>/runs.sqlite)."),
+    config_file: Path | None = typer.Option(None, "--config", help="Settings file (default: nearest fasterpy.toml / pyproject.toml)."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
     generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
 ) -> None:
     """Optimize functions in FILE; print suggestions, attempts, the verified speedup and the diff."""
@@ -245,17 +245,17 @@ def batch_command(
     input_path: Path = typer.Argument(..., metavar="INPUT.jsonl", help="PIE-format rows (problem_id + slow code)."),
     tests: Path = typer.Option(..., "--tests", help="PIE public_test_cases/ directory (<problem_id>/input.N.txt …)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .jsonl (appended; rows already there are skipped)."),
-    src_col: Optional[str] = typer.Option(None, "--src-col", help="Column with the slow program (default: input, src_code, slow_code)."),
+    src_col: str | None = typer.Option(None, "--src-col", help="Column with the slow program (default: input, src_code, slow_code)."),
     out_col: str = typer.Option("generated_answers", "--out-col", help="Column for the emitted program (what `fasterpy eval` reads)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N rows."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N rows."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
-    kb: Optional[Path] = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
-    retrieval: Optional[bool] = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
-    attempts: Optional[int] = typer.Option(None, "--attempts", help="Generate→verify rounds per row."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this."),
-    run_timeout: Optional[float] = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="Settings file."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
+    kb: Path | None = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
+    retrieval: bool | None = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
+    attempts: int | None = typer.Option(None, "--attempts", help="Generate→verify rounds per row."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this."),
+    run_timeout: float | None = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run."),
+    config_file: Path | None = typer.Option(None, "--config", help="Settings file."),
+    seed: int | None = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
     generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
 ) -> None:
     """Run the pipeline over a PIE-format set (program mode); the output feeds `fasterpy eval`."""

@@ -4,14 +4,14 @@ fasterpy_tui.cli.tui_main). Textual is imported only when the app starts, so `--
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+
 def tui_command(
-    file: Optional[Path] = typer.Argument(None, metavar="FILE", help="Python file to optimize (a file picker opens without it)."),
+    file: Path | None = typer.Argument(None, metavar="FILE", help="Python file to optimize (a file picker opens without it)."),
     targets: list[str] = typer.Option([], "--function", "-f", help="Preselect a target (repeatable)."),
-    config: Optional[Path] = typer.Option(
+    config: Path | None = typer.Option(
         None, "--config",
         help="Settings file to read and to save the settings screen to (default: the nearest fasterpy.toml "
         "or pyproject.toml \\[tool.fasterpy]; saving then writes fasterpy.toml beside the file).",

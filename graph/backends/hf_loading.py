@@ -19,6 +19,8 @@ from kb.paths import cache_dir
 
 
 def pick_device(device: str | None = None) -> str:
+    """The torch device for generation and fine-tuning alike: `device` when given (a CUDA one only if
+    CUDA is visible), else "cuda" when available, else "cpu"."""
     import torch
 
     if device:

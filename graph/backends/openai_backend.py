@@ -10,10 +10,10 @@ import socket
 import threading
 import time
 import urllib.parse
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import httpx
-from tenacity import Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
 from harness.errors import FasterPyError
@@ -101,7 +101,6 @@ class OpenAIBackend:
             sleep=cancel.wait if cancel is not None else time.sleep,  # a cancel cuts the wait short
             reraise=True,
         )
-
         try:
             return retrying(attempt)
         except _Retryable as exc:
@@ -140,7 +139,7 @@ class OpenAIBackend:
         except ValueError as exc:
             raise FasterPyError(f"{self.url} did not answer with JSON ({exc}) — is it an OpenAI-compatible server?") from None
 
-    def _refuse(self, resp: httpx.Response) -> None:
+    def _refuse(self, resp: httpx.Response) -> NoReturn:
         """Turn an error status into a FasterPyError, or _Retryable for 429/5xx."""
         code = resp.status_code
         detail = _server_message(resp.content or b"")

@@ -43,7 +43,7 @@ class ReplayBackend:
         if self.rows and not any(self.column in r for r in self.rows):
             cols = ", ".join(sorted(self.rows[0]))
             raise FasterPyError(f"{path} has no column {self.column!r} (it has: {cols}) — choose one with replay_column")
-        self._by_code = {}
+        self._by_code: dict[str, int] = {}
         for i, r in enumerate(self.rows):
             for c in CODE_COLUMNS:
                 if isinstance(r.get(c), str):

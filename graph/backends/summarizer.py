@@ -40,5 +40,5 @@ def choose_summarizer(name: str, *, backend: str | None = None, model: str | Non
                             "--base-url of an OpenAI-compatible server, or use --summarizer offline")
     from graph.backends.registry import get_backend
 
-    given = {k: v for k, v in {"backend": backend, "model": model, "base_url": base_url}.items() if v}
-    return get_summarizer("llm", get_backend(GenerationConfig(**given)))
+    config = GenerationConfig(backend=backend or "", model=model or None, base_url=base_url or None)
+    return get_summarizer("llm", get_backend(config))

@@ -33,11 +33,11 @@ class TransformersBackend:
     }
 
     def __init__(self, config: GenerationConfig, model: Any = None, tokenizer: Any = None) -> None:
-        if not config.model and model is None:
-            raise FasterPyError("the transformers backend needs --model (a model directory, GGUF file or hub id)")
         self.config = config
         self.last_stats = GenerationStats()
         if model is None:
+            if not config.model:
+                raise FasterPyError("the transformers backend needs --model (a model directory, GGUF file or hub id)")
             from graph.backends.hf_loading import load_causal_lm
 
             if config.threads:

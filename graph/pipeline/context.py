@@ -38,10 +38,6 @@ class RunContext:
     _captured: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
     _tests: tuple[list[str], list[str] | None] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:  # callers may pass None for "no sink" / "no cancel flag"
-        self.on_event = self.on_event or ignore_events
-        self.cancel = self.cancel or threading.Event()
-
     def __enter__(self) -> RunContext:
         return self
 

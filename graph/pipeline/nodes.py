@@ -17,11 +17,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from graph.config import FasterPyConfig
-from graph.pipeline.context import RunContext, RunCancelled
+from graph.pipeline.context import RunContext
 from graph.pipeline.state import PipelineState
 from graph.result import Attempt, TargetResult
 
-__all__ = ["NODES", "route", "group_label", "RunCancelled"]
+__all__ = ["NODES", "route", "group_label"]
 
 FEEDBACK_CHARS = 900
 
@@ -120,8 +120,8 @@ def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
         ctx.check_cancel()
         ctx.emit("verify", f"checking candidate {i + 1} of {len(candidates)}", label, i + 1, len(candidates),
                  attempt=attempt)
-        rec = _verify_one(ctx, state, cfg, group, cand, tried)
-        rec = Attempt(target=label, number=attempt, candidate=i + 1, **rec)
+        fields = _verify_one(ctx, state, cfg, group, cand, tried)
+        rec = Attempt(target=label, number=attempt, candidate=i + 1, **fields)
         if rec.code:
             tried.setdefault(rec.code, dict(rec.__dict__))
         ctx.emit("verify", f"candidate {i + 1}: {rec.status}" + (f" {rec.speedup:.2f}×" if rec.speedup else ""),

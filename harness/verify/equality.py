@@ -40,7 +40,7 @@ def first_difference(a: object, b: object, tol: Tolerance = Tolerance(), where: 
         xs, ys = a[1], b[1]
         if len(xs) != len(ys):
             return f"{where or 'value'}: {kind} of length {len(xs)} != length {len(ys)}"
-        for i, (x, y) in enumerate(zip(xs, ys)):
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             d = first_difference(x, y, tol, f"{where}[{i}]")
             if d:
                 return d

@@ -17,8 +17,16 @@ from harness.compare import compare_runtimes
 from harness.errors import FasterPyError
 from harness.verify.equality import Tolerance, first_difference, render
 from harness.verify.project_tests import run_test_command
-from harness.verify.verdict import (RunFailed, Verdict, VerifyConfig, output_diff, speed_verdict, syntax_problem,
-                                    tail, verify_pool)
+from harness.verify.verdict import (
+    RunFailed,
+    Verdict,
+    VerifyConfig,
+    output_diff,
+    speed_verdict,
+    syntax_problem,
+    tail,
+    verify_pool,
+)
 
 
 def replay_source(target_source: str, path: str, module_name: str | None = None) -> str:
@@ -44,7 +52,7 @@ def _replay(source: str, jobs: list[tuple[str, bytes, int]], limits: Any, outcom
     could not complete."""
     from harness.function import call_function
 
-    calls = [((target, blob, reps, outcome_wanted), {}) for target, blob, reps in jobs]
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [((target, blob, reps, outcome_wanted), {}) for target, blob, reps in jobs]
     outcomes = call_function(source, "_fasterpy_replay", calls, limits=limits, module_name="_fasterpy_replay",
                              pool=pool or verify_pool())
     out = []
@@ -113,7 +121,7 @@ def verify_functions(path: str | os.PathLike[str], original_source: str, spliced
     again_out = _replay(orig_src, first, orig_limits, pool=run_pool)
     passed = 0
     nondeterministic: list[str] = []
-    for (target, call), orig, cand, again in zip(jobs, orig_out, cand_out, again_out):
+    for (target, call), orig, cand, again in zip(jobs, orig_out, cand_out, again_out, strict=False):
         if "failure" in orig:
             return Verdict("error", f"The original {target} fails when replayed in the sandbox (which runs in an "
                            f"empty temporary directory, without network or subprocesses): {tail(orig['text'])}",
@@ -215,7 +223,7 @@ def _compare_call(target: str, call: Any, want: dict, cand: dict, tol: Tolerance
                   passed: int, total: int) -> Verdict | None:
     """`want` is the original's outcome on the call, `cand` the candidate's."""
     label = _describe_call(target, call)
-    common = dict(tests_passed=passed, tests_total=total, details={"call": label})
+    common: dict[str, Any] = dict(tests_passed=passed, tests_total=total, details={"call": label})
     if "failure" in cand:
         if cand["failure"] == "timeout":
             return Verdict("timeout", f"The code timed out on {label}: it ran past the time limit. Keep the "

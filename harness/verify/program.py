@@ -10,8 +10,16 @@ from typing import Any
 from harness.compare import compare_runtimes
 from harness.errors import FasterPyError
 from harness.pie_tests import read_pie_tests
-from harness.verify.verdict import (RunFailed, Verdict, VerifyConfig, output_diff, speed_verdict, syntax_problem,
-                                    tail, verify_pool)
+from harness.verify.verdict import (
+    RunFailed,
+    Verdict,
+    VerifyConfig,
+    output_diff,
+    speed_verdict,
+    syntax_problem,
+    tail,
+    verify_pool,
+)
 
 
 def load_program_tests(tests_dir: str | os.PathLike[str] | None = None,
@@ -101,7 +109,7 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
     cand_limits = cfg.limits(max(1.0, min(cfg.timeout_s, 10 * slowest + 1.0)))
     got = once(candidate, cand_limits, stop=True)
     passed = 0
-    for i, (t, want) in enumerate(zip(got.tests, expected)):
+    for i, (t, want) in enumerate(zip(got.tests, expected, strict=False)):
         if t.status != "ok":
             return _program_failure(t, i, total)
         if accuracy(want, t.stdout) < 1.0:

@@ -62,7 +62,7 @@ class VerifyConfig:
     workers: int | None = None
 
     @classmethod
-    def of(cls, config: Any = None) -> "VerifyConfig":
+    def of(cls, config: Any = None) -> VerifyConfig:
         if config is None:
             return cls()
         if isinstance(config, cls):
@@ -124,7 +124,7 @@ def syntax_problem(code: str, what: str = "candidate") -> str | None:
 
 def speed_verdict(est: SpeedupEstimate, passed: int, total: int, details: dict[str, Any]) -> Verdict:
     details = dict(details, rounds=len(est.samples_a), threshold=est.threshold)
-    common = dict(speedup=est.speedup, ci_low=est.low, ci_high=est.high, runtime_before=est.runtime_a,
+    common: dict[str, Any] = dict(speedup=est.speedup, ci_low=est.low, ci_high=est.high, runtime_before=est.runtime_a,
                   runtime_after=est.runtime_b, tests_passed=passed, tests_total=total, details=details)
     if est.accepted:
         return Verdict("accepted", f"correct and faster: {est.describe()}", **common)

@@ -8,10 +8,10 @@ before an interruption but missing from the index are re-embedded when the KB is
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kb.builders.pairs import Pair
 from kb.builders.summarize import OfflineSummarizer, Summarizer

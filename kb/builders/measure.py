@@ -45,7 +45,7 @@ class HarnessMeasurer:
     def close(self) -> None:
         self.pool.close()
 
-    def __enter__(self) -> "HarnessMeasurer":
+    def __enter__(self) -> HarnessMeasurer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,7 +90,7 @@ class HarnessMeasurer:
         if res.status != "ok":
             return None
         per_run: list[list[float]] = []
-        for run, (_, expected) in zip(res.tests, tests):
+        for run, (_, expected) in zip(res.tests, tests, strict=False):
             if accuracy(expected, run.stdout) < self.min_accuracy:
                 return None
             per_run.append(run.runtimes[self.drop :])
@@ -126,7 +126,7 @@ class HarnessMeasurer:
         slow = call_function(pair.slow, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
         fast = call_function(pair.fast, entry, calls, limits=self.limits, repeats=repeats, pool=self.pool)
         tol = VerifyConfig().tolerance()
-        for a, b in zip(slow, fast):
+        for a, b in zip(slow, fast, strict=False):
             if not a.ok or not b.ok or value_difference(a.result, b.result, tol) is not None:
                 self.failures[pair.key] = "results differ or a call failed"
                 return None

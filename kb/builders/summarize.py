@@ -15,8 +15,9 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from harness.plugins import load_plugin, plugin_names
 from kb.builders.pairs import unified_diff
@@ -245,8 +246,8 @@ class OfflineSummarizer:
         points = describe_changes(slow, fast)
         if not points:
             diff = unified_diff(slow, fast, n=0)
-            removed = sum(1 for l in diff.splitlines() if l.startswith("-") and not l.startswith("---"))
-            added = sum(1 for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++"))
+            removed = sum(1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
+            added = sum(1 for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
             lines = "line" if removed == 1 else "lines"
             points = [f"Restructure the computation to do less work per step ({removed} {lines} replaced by {added})"]
         return format_points(points)

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from graph.backends.base import GenerationConfig
 from fasterpy_tui.options import generation_options
+from graph.backends.base import GenerationConfig
 
 app = typer.Typer()
 seen: dict[str, object] = {}
@@ -45,7 +45,7 @@ def test_overrides_hold_only_given_flags() -> None:
     assert res.exit_code == 0, res.output
     assert seen["overrides"] == {"model": "qwen2.5-coder-0.5b", "n": 2}
     base = GenerationConfig(temperature=0.7)
-    merged = base.with_overrides(**seen["overrides"])  # type: ignore[arg-type]
+    merged = base.with_overrides(**seen["overrides"])
     assert (merged.model, merged.n, merged.temperature) == ("qwen2.5-coder-0.5b", 2, 0.7)
 
 

@@ -11,7 +11,7 @@ from graph.learn import learn_accepted
 def test_nothing_is_learned_unless_optimized_and_asked(tmp_path):
     cfg = FasterPyConfig.from_dict({"learn_kb": str(tmp_path / "user-kb")})
     not_optimized = SimpleNamespace(optimized=False, targets=[])
-    assert learn_accepted(not_optimized, cfg) == []  # type: ignore[arg-type]
+    assert learn_accepted(not_optimized, cfg) == []
     optimized = SimpleNamespace(optimized=True, targets=[])
-    assert learn_accepted(optimized, cfg) == []  # type: ignore[arg-type]  # learn is off
+    assert learn_accepted(optimized, cfg) == []  # learn is off
     assert not (tmp_path / "user-kb").exists()

@@ -11,7 +11,7 @@ import pytest
 
 from graph.backends.rules.engine import candidates
 
-PIE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pie-dev"
+PIE = Path(__file__).resolve().parents[4] / "shared" / "data" / "pie-dev"
 
 
 def _rows(one_per_problem: bool) -> list[dict]:

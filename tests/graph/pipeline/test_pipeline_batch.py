@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-
 from pathlib import Path
 
 import pytest
 
-PIE = Path(__file__).resolve().parents[3] / "shared" / "data" / "pie-dev"
+PIE = Path(__file__).resolve().parents[4] / "shared" / "data" / "pie-dev"
 
 
 def _kb_problems() -> set[str]:
@@ -47,9 +46,9 @@ def test_batch_writes_rows_and_resumes(rows, tmp_path, fasterpy_bin):
            "--backend", "rules", "--attempts", "1", "--candidates", "1"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    got = [json.loads(l) for l in out.read_text().splitlines()]
+    got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [g["problem_id"] for g in got] == [r["problem_id"] for r in picked]
-    for g, r in zip(got, picked):
+    for g, r in zip(got, picked, strict=True):
         assert g["fasterpy_status"] in ("optimized", "no_improvement"), g["fasterpy_error"]
         assert g["slow_code"] == r["slow_code"]  # input columns are kept
         if g["fasterpy_status"] == "no_improvement":

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.verify.capture import capture_calls
 from harness.errors import FasterPyError
+from harness.verify.capture import capture_calls
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.verify import VerifyConfig, load_program_tests, output_diff, verify_program
 from harness.errors import FasterPyError
+from harness.verify import VerifyConfig, load_program_tests, output_diff, verify_program
 
 REPO = Path(__file__).resolve().parents[3]
 PIE = REPO.parent / "shared" / "data" / "pie-dev"
