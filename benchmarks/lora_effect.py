@@ -38,7 +38,7 @@ def heldout_rows(pairs: Path, problems: list[str]) -> list[dict]:
 
 
 def run_arm(name: str, rows: list[dict], tests: Path, args: argparse.Namespace, adapter: str | None,
-            done: list[dict] | None = None, save: "Callable[[list[dict]], None] | None" = None) -> list[dict]:
+            done: list[dict] | None = None, save: Callable[[list[dict]], None] | None = None) -> list[dict]:
     from graph.api import optimize_source
     from graph.config import FasterPyConfig
     from graph.pipeline.context import RunContext

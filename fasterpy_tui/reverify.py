@@ -27,8 +27,8 @@ def verify_partial(result: Any, config: Any, path: str | None = None) -> Partial
 
     def check(review: TargetReview, partial_text: str) -> tuple[str, str]:
         from graph.source import read_source
-        from harness.verify.capture import capture_calls
         from harness.verify import verify_functions
+        from harness.verify.capture import capture_calls
 
         targets = review.targets or [review.target]
         original = read_source(source_path)

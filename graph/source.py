@@ -242,7 +242,7 @@ def find_function(tree: ast.Module, qualname: str) -> tuple[Def, list[ast.AST]] 
     parents: list[ast.AST] = []
     for i, name in enumerate(parts):
         last = i == len(parts) - 1
-        found = None
+        found: Def | ast.ClassDef | None = None
         for node in body:
             if last and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                 found = node  # the last definition wins, as at run time
@@ -251,9 +251,10 @@ def find_function(tree: ast.Module, qualname: str) -> tuple[Def, list[ast.AST]] 
         if found is None:
             return None
         if last:
-            return found, parents  # type: ignore[return-value]
+            assert not isinstance(found, ast.ClassDef)  # the last part only ever matches a def
+            return found, parents
         parents.append(found)
-        body = found.body  # type: ignore[attr-defined]
+        body = found.body
     return None
 
 
@@ -461,10 +462,10 @@ def splice_functions(original_source: str, candidate_source: str, targets: list[
         node = todo.pop()
         for name in _used_names(node):
             needed.add(name)
-            stmt = cand_defs.get(name)
-            if stmt is not None and name not in orig_names and stmt not in helpers and stmt not in spliced_nodes:
-                helpers.append(stmt)
-                todo.append(stmt)
+            dep = cand_defs.get(name)
+            if dep is not None and name not in orig_names and dep not in helpers and dep not in spliced_nodes:
+                helpers.append(dep)
+                todo.append(dep)
     helpers.sort(key=lambda s: s.lineno)  # candidate order keeps definitions before their uses
     imports = _new_imports(cand_tree, orig_names, needed)
 
@@ -490,7 +491,7 @@ def splice_functions(original_source: str, candidate_source: str, targets: list[
         inserts.append(_Insert(at, text))
 
     out = list(orig_lines)
-    edits: list[tuple[int, int, list[str]]] = [(s, e, l) for s, e, l in replacements]
+    edits: list[tuple[int, int, list[str]]] = [(s, e, text_lines) for s, e, text_lines in replacements]
     edits += [(i.before_line, i.before_line - 1, i.text) for i in inserts]  # empty span = pure insert
     # Apply bottom-up so earlier line numbers stay valid; at equal lines, inserts go first (higher end).
     for start, end, new in sorted(edits, key=lambda t: (t[0], t[1]), reverse=True):

@@ -36,6 +36,10 @@ import time
 import traceback
 import types
 
+TYPE_CHECKING = False  # typing stays unimported at run time: the worker's start-up is timed
+if TYPE_CHECKING:
+    from typing import Any
+
 # Modules PIE programs import most (counted over pie-dev's 2154 programs: collections, math,
 # fractions, itertools, functools, re, copy, heapq, bisect, string, ...); importing them once here
 # means each forked run gets them for free (the warm-worker idea of the paper). Kept short on
@@ -65,7 +69,7 @@ HARNESS_FAILURE_EXIT = 97
 FRAME_HEAD = struct.Struct("<cI")
 CTL_HEAD = struct.Struct("<Q")
 
-FEATURES: dict[str, object] = {}
+FEATURES: dict[str, bool | int] = {}
 SCRATCH_ROOT = ""
 ALLOW_NETWORK = False
 
@@ -201,7 +205,7 @@ class _SockFprog(ctypes.Structure):
 
 
 # syscall numbers: fork, vfork, clone, clone3, execve, execveat, ptrace, kill, tkill, tgkill
-_SYSCALLS = {
+_SYSCALLS: dict[str, dict[str, int | None]] = {
     "x86_64": dict(arch=0xC000003E, fork=57, vfork=58, clone=56, clone3=435, execve=59, execveat=322,
                    ptrace=101, kill=62, tkill=200, tgkill=234),
     "aarch64": dict(arch=0xC00000B7, fork=None, vfork=None, clone=220, clone3=435, execve=221,
@@ -257,7 +261,7 @@ def _seccomp_program(pid: int) -> list[tuple[int, int, int, int]] | None:
     op(RET, ERRNO | errno.ENOSYS)
 
     positions: dict[str, int] = {}
-    real = []
+    real: list[tuple[int, str | None, str | None, int]] = []
     for item in prog:
         if item[0] == "label":
             positions[item[1]] = len(real)
@@ -633,7 +637,7 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
     end = next((h for h in headers if h.get("event") == "end"), None)
     exit_code = os.waitstatus_to_exitcode(wstatus)
     sig = -exit_code if exit_code < 0 else None
-    result = {
+    result: dict[str, Any] = {
         "frames": frames,
         "stdout": stdout,
         "stderr_tail": stderr_tail,
@@ -657,7 +661,8 @@ def run_forked(body, stdin_data: bytes, limits: dict) -> dict:
         if end.get("exit_code") is not None:
             result["exit_code"] = end.get("exit_code")
     elif sig is not None:
-        result["status"] = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "output_limit"}.get(sig, "killed")
+        by_signal: dict[int, str] = {signal.SIGXCPU: "timeout", signal.SIGXFSZ: "output_limit"}
+        result["status"] = by_signal.get(sig, "killed")
     elif exit_code == HARNESS_FAILURE_EXIT and start is None:
         result["status"] = "killed"
         result["exception"] = {"type": "HarnessError", "message": "sandbox setup failed", "traceback": stderr_tail}
@@ -696,7 +701,7 @@ def _program_body(code: types.CodeType, filename: str):
     def body() -> None:
         module = types.ModuleType("__main__")
         module.__file__ = main_file
-        module.__builtins__ = __builtins__
+        module.__builtins__ = __builtins__  # type: ignore[attr-defined]  # a module's builtins, set by hand
         sys.modules["__main__"] = module
         sys.argv = [main_file]
         namespace = module.__dict__
@@ -759,7 +764,7 @@ def _prefault() -> None:
     a bias of ~0.1 ms on a loaded machine."""
     exec(_NOOP, {"__builtins__": __builtins__})
     _flush(sys.stdout)
-    sys.stdin.buffer
+    _ = sys.stdin.buffer
     time.perf_counter()
     time.thread_time()
 
@@ -788,7 +793,7 @@ def handle_program(req: dict) -> dict:
         if failed and req.get("stop_on_failure"):
             tests.append({"runs": [], "skipped": True})
             continue
-        runs = []
+        runs: list[dict] = []
         for _ in range(int(req["runs"])):
             res = run_forked(body, data, limits)
             res.pop("frames", None)
@@ -840,7 +845,7 @@ def _function_body(req: dict):
     def body() -> None:
         module = types.ModuleType(module_name)
         module.__file__ = filename
-        module.__builtins__ = __builtins__
+        module.__builtins__ = __builtins__  # type: ignore[attr-defined]  # a module's builtins, set by hand
         sys.modules[module_name] = module
         for extra in req.get("sys_path") or ():
             sys.path.insert(0, extra)
@@ -854,7 +859,7 @@ def _function_body(req: dict):
                 exec(code, module.__dict__)
             finally:
                 sys.stdout = real_stdout
-            target = module
+            target: Any = module
             for part in qualname.split("."):
                 target = getattr(target, part)
         except BaseException as exc:

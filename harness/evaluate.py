@@ -24,10 +24,11 @@ load are noisier than with `workers=1`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from harness.correctness import accuracy
 from harness.errors import FasterPyError

@@ -31,9 +31,10 @@ from __future__ import annotations
 import builtins
 import io
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from harness.errors import FasterPyError
 from harness.limits import Limits

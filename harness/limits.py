@@ -43,6 +43,6 @@ class Limits:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **changes: object) -> "Limits":
+    def with_(self, **changes: object) -> Limits:
         """A copy with some fields changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

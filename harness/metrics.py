@@ -69,7 +69,17 @@ def _model_ok(s: Sample) -> bool:
 
 def is_optimized(s: Sample) -> bool:
     """Correct and at least 10% faster: runtime_model * 1.1 < runtime_origin (Eq. 7)."""
-    return _model_ok(s) and s.model_runtime * OPT_FACTOR < s.origin_runtime
+    ok = _model_ok(s)
+    if not ok or s.model_runtime is None or s.origin_runtime is None:  # both are set once ok
+        return ok
+    return s.model_runtime * OPT_FACTOR < s.origin_runtime
+
+
+def _pie_speedup(s: Sample) -> float:
+    """origin/model runtime for an optimized sample, 1.0 for every other (PIE's convention)."""
+    if is_optimized(s) and s.origin_runtime is not None and s.model_runtime is not None:
+        return s.origin_runtime / s.model_runtime
+    return 1.0
 
 
 def _mean(values: list[float]) -> float | None:
@@ -81,10 +91,10 @@ def compute_metrics(samples: list[Sample]) -> Metrics:
     scored = [s for s in samples if _counts(s)]
     correct = [s for s in scored if _model_ok(s)]
     optimized = [s for s in scored if is_optimized(s)]
-    rt_model = _mean([s.model_runtime for s in correct])
-    rt_origin = _mean([s.origin_runtime for s in correct])
+    rt_model = _mean([s.model_runtime for s in correct if s.model_runtime is not None])  # all, once correct
+    rt_origin = _mean([s.origin_runtime for s in correct if s.origin_runtime is not None])
     speedup = rt_origin / rt_model if rt_model and rt_origin is not None else None
-    pie_speedups = [s.origin_runtime / s.model_runtime if is_optimized(s) else 1.0 for s in samples]
+    pie_speedups = [_pie_speedup(s) for s in samples]
     return Metrics(
         rows=rows,
         evaluable=len(scored),

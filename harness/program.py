@@ -28,9 +28,9 @@ Statuses: ok | exception | timeout | memory | output_limit | exit | killed | syn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 from harness.errors import FasterPyError
 from harness.limits import Limits
@@ -158,7 +158,7 @@ def submit_program(
     stop_on_failure: bool = False,
     filename: str = "main.py",
     clock: str = "wall",
-) -> "Future[ProgramResult]":
+) -> Future[ProgramResult]:
     """Like run_program but returns a Future at once."""
     from harness.pool import default_pool
 

@@ -4,9 +4,10 @@ Vectors are L2-normalised, so similarity = inner product = 1 − hnswlib distanc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class VectorIndex:
         self._index.set_num_threads(threads)
 
     @classmethod
-    def load(cls, path: Path, dim: int, params: IndexParams | None = None) -> "VectorIndex":
+    def load(cls, path: Path, dim: int, params: IndexParams | None = None) -> VectorIndex:
         import hnswlib
 
         self = cls.__new__(cls)

@@ -14,9 +14,10 @@ FasterPyError for a name it cannot map, for direct callers such as `fasterpy que
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from harness.errors import FasterPyError
 
@@ -30,8 +31,8 @@ class Definition:
     qualname: str
     outer: Any  # decorated_definition if decorated, else the definition node itself
     node: Any  # function_definition / class_definition
-    parent: "Definition | None"
-    children: list["Definition"] = field(default_factory=list)
+    parent: Definition | None
+    children: list[Definition] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1)

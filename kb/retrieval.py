@@ -3,8 +3,8 @@ k−1 records with the highest rate among those whose similarity is within Δs o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from kb.records import Record, Suggestion
 

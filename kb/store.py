@@ -14,8 +14,9 @@ import os
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ opening and creating
     @classmethod
     def create(cls, path: str | Path, embedder: Any | str | None = None, params: IndexParams | None = None,
-               retrieval: RetrievalParams | None = None) -> "KnowledgeBase":
+               retrieval: RetrievalParams | None = None) -> KnowledgeBase:
         """A new, empty KB at `path` (the directory must not hold one already)."""
         from kb.embedders import get_embedder
 
@@ -136,7 +137,7 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, path: str | Path | None = None, embedder: Any | str | None = None,
-             writable: bool = False, repair: bool = False) -> "KnowledgeBase":
+             writable: bool = False, repair: bool = False) -> KnowledgeBase:
         """Open a KB (None = the shipped default). `embedder` (a name or object), when given, must be
         the one the KB was built with. `repair` re-embeds records the index lacks (resumed builds)."""
         from kb.embedders import get_embedder
@@ -222,7 +223,7 @@ class KnowledgeBase:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> "KnowledgeBase":
+    def __enter__(self) -> KnowledgeBase:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,7 +16,7 @@ from harness.errors import FasterPyError
 if TYPE_CHECKING:
     from graph.config import FasterPyConfig
 
-def settings_target(config, config_path: Path | None, file_path: Path | None) -> Path:
+def settings_target(config: FasterPyConfig, config_path: Path | None, file_path: Path | None) -> Path:
     """Where Save writes: --config if given, the fasterpy.toml the settings came from, else a
     fasterpy.toml beside the file being optimized (never a pyproject.toml: we do not rewrite it)."""
     if config_path is not None:
@@ -33,7 +33,7 @@ class SettingsScreen(ModalScreen["FasterPyConfig | None"]):
 
     BINDINGS = [Binding("escape", "close", "Close without saving"), Binding("ctrl+s", "save", "Save settings")]
 
-    def __init__(self, config, target: Path) -> None:
+    def __init__(self, config: FasterPyConfig, target: Path) -> None:
         super().__init__()
         self.config = config
         self.target = target

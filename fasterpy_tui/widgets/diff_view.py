@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fasterpy_tui.highlight import highlight_lines
-from fasterpy_tui.hunks import Hunk, split_lines
+from fasterpy_tui.hunks import Hunk
 from fasterpy_tui.messages import HunkToggled
 
 CONTEXT = 3

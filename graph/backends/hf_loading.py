@@ -64,7 +64,7 @@ def convert_gguf(gguf: Path) -> Path:
             ) from exc
         # transformers marks a GGUF-loaded model as quantized although its weights are already
         # dequantized to float32, and then refuses save_pretrained; drop the marker (finetune fix).
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # typed as nn.Module's __getattr__ result
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp, safe_serialization=True)
@@ -152,7 +152,7 @@ def load_causal_lm(
         tok.pad_token = tok.eos_token
     if adapter is not None:
         lm = attach_adapter(lm, adapter)
-    lm.to(dev)
+    lm.to(dev)  # type: ignore[arg-type]  # functools.wraps on a method: mypy takes `dev` for `self`
     lm.eval()
     return lm, tok
 

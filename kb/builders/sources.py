@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.errors import FasterPyError
 from harness.files import iter_jsonl

@@ -7,7 +7,6 @@ import asyncio
 import functools
 from pathlib import Path
 
-
 from fasterpy_tui.app import FasterPyApp
 from fasterpy_tui.screens.help import HelpScreen
 from fasterpy_tui.screens.main import MainScreen

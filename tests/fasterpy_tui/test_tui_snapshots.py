@@ -5,7 +5,6 @@ only its root's short name, and the run snapshot shows the diff, not the timings
 
 from __future__ import annotations
 
-
 from fasterpy_tui.app import FasterPyApp
 
 

@@ -10,7 +10,6 @@ import time
 import uuid
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "data" / "examples" / "slow_stats.py"
 TUI = Path(sys.executable).parent / "fasterpy-tui"

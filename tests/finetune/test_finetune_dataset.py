@@ -3,7 +3,6 @@ a copy of it, or anything from its problem; validation shares no problem with tr
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 from collections import Counter
+
 n, k = map(int, input().split())
 a = list(map(int, input().split()))
 seen = Counter()

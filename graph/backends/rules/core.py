@@ -7,6 +7,7 @@ import builtins
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 # Builtins whose result depends only on their arguments and which never mutate them.
@@ -18,6 +19,7 @@ PURE_BUILTINS = frozenset(
 )
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.While, ast.AsyncFor)
+Loop = ast.For | ast.While | ast.AsyncFor  # a node isinstance(node, LOOPS) accepts
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -168,7 +170,7 @@ def inside_try(node: ast.AST, stop: ast.AST | None = None) -> bool:
     return False
 
 
-def is_call_to(node: ast.AST, name: str) -> bool:
+def is_call_to(node: ast.AST, name: str) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
@@ -230,9 +232,7 @@ def bindings_in_scope(scope: ast.AST, name: str) -> list[ast.AST]:
 def surely_container(scope: ast.AST, name: str) -> str | None:
     """The container kind of `name` if every binding in its scope assigns that kind, else None."""
     binds = bindings_in_scope(scope, name)
-    root = scope
-    for root in [scope, *ancestors(scope)]:
-        pass
+    root = [scope, *ancestors(scope)][-1]
     if not binds or name in declared_global_or_nonlocal(root):
         return None
     kinds = set()
@@ -249,6 +249,8 @@ def surely_container(scope: ast.AST, name: str) -> str | None:
 def replace_node(old: ast.AST, new: ast.AST) -> None:
     """Put `new` where `old` sits in its parent (parents must be set)."""
     p = parent(old)
+    if p is None:  # what ast.iter_fields(None) raised
+        raise AttributeError(f"{type(old).__name__} node has no parent")
     for fld, val in ast.iter_fields(p):
         if val is old:
             setattr(p, fld, new)

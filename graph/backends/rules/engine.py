@@ -9,7 +9,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from graph.backends.rules import comprehension, fast_input, hoist, main_function, memoize, minmax, set_membership, str_join
+from graph.backends.rules import (
+    comprehension,
+    fast_input,
+    hoist,
+    main_function,
+    memoize,
+    minmax,
+    set_membership,
+    str_join,
+)
 from graph.backends.rules.core import Rewrite
 from graph.backends.rules.keep_source import merge, parse_quietly
 

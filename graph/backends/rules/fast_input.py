@@ -47,7 +47,7 @@ def _ensure_import_sys(tree: ast.Module) -> int | None:
     at = _top_index(tree)
     k = at
     while k < len(tree.body) and isinstance(tree.body[k], (ast.Import, ast.ImportFrom)):
-        if isinstance(tree.body[k], ast.Import) and any(a.name == "sys" and a.asname is None for a in tree.body[k].names):
+        if isinstance(imp := tree.body[k], ast.Import) and any(a.name == "sys" and a.asname is None for a in imp.names):
             return k
         k += 1
     has_sys_import = any(

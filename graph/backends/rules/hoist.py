@@ -8,6 +8,7 @@ import ast
 
 from graph.backends.rules.core import (
     LOOPS,
+    Loop,
     Rewrite,
     ancestors,
     bindings_in_scope,
@@ -61,7 +62,8 @@ def _bound_before(binding: ast.AST, loop: ast.stmt) -> bool:
     if stmt is None:
         return False
     chain = [loop, *ancestors(loop)]
-    for lst in stmt_lists(parent(stmt)) if parent(stmt) is not None else ():
+    up = parent(stmt)
+    for lst in stmt_lists(up) if up is not None else ():
         if stmt in lst:
             for c in chain:
                 if c in lst:
@@ -70,14 +72,14 @@ def _bound_before(binding: ast.AST, loop: ast.stmt) -> bool:
     return False
 
 
-def _loop_body_nodes(loop: ast.stmt) -> list[ast.AST]:
+def _loop_body_nodes(loop: Loop) -> list[ast.AST]:
     nodes = list(walk_body(loop.body))
     if isinstance(loop, ast.While):
         nodes += [loop.test, *ast.walk(loop.test)]
     return nodes
 
 
-def _outer_loops(tree: ast.Module) -> list[ast.stmt]:
+def _outer_loops(tree: ast.Module) -> list[Loop]:
     return [n for n in ast.walk(tree) if isinstance(n, LOOPS)
             and not any(isinstance(a, LOOPS) for a in ancestors(n) if enclosing_scope(a) is enclosing_scope(n))]
 

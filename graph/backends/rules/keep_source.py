@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 import warnings
+from typing import Any
 
 from kb.preprocess import format_code
 
@@ -38,11 +39,17 @@ def _start(stmt: ast.stmt) -> int:
     return min([stmt.lineno, *(d.lineno for d in decorators)])
 
 
+def _end(stmt: ast.stmt) -> int:
+    """The statement's last line (always set on a parsed tree)."""
+    assert stmt.end_lineno is not None
+    return stmt.end_lineno
+
+
 def _header_key(stmt: ast.stmt) -> str:
     """The statement with its bodies emptied: equal keys mean only the bodies differ."""
     if not isinstance(stmt, _RECURSE):
         return _key(stmt)
-    fields = {}
+    fields: dict[str, Any] = {}
     for name, value in ast.iter_fields(stmt):
         fields[name] = [] if name in _BODIES else value
     return ast.dump(type(stmt)(**fields))
@@ -61,6 +68,7 @@ def _drop_genexp_parens(code: str) -> str:
         if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
                 and isinstance(node.args[0], ast.GeneratorExp):
             gen = node.args[0]
+            assert gen.end_lineno is not None and gen.end_col_offset is not None
             first, last = lines[gen.lineno - 1], lines[gen.end_lineno - 1]
             if first[gen.col_offset:gen.col_offset + 1] == b"(" and last[gen.end_col_offset - 1:gen.end_col_offset] == b")":
                 cuts += [(gen.lineno - 1, gen.col_offset), (gen.end_lineno - 1, gen.end_col_offset - 1)]
@@ -116,8 +124,8 @@ class _Merger:
         matcher = difflib.SequenceMatcher(None, [_key(s) for s in old], [_key(s) for s in new], autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
-                self.copy(cursor, old[i2 - 1].end_lineno)
-                cursor = old[i2 - 1].end_lineno + 1
+                self.copy(cursor, _end(old[i2 - 1]))
+                cursor = _end(old[i2 - 1]) + 1
             else:
                 cursor = self.changed(old[i1:i2], new[j1:j2], cursor, indent)
         return cursor
@@ -135,7 +143,7 @@ class _Merger:
                 continue
             if i2 > i1:
                 self.copy(cursor, _start(old[i1]) - 1)  # comments and blank lines above stay
-                last = old[i2 - 1].end_lineno
+                last = _end(old[i2 - 1])
                 # Whole-line comments inside the replaced code stay too, above the new code: a
                 # stale comment is easy to delete, a silently dropped one is lost.
                 self.out.extend(line for line in self.lines[_start(old[i1]) - 1:last]
@@ -162,8 +170,8 @@ class _Merger:
                 continue
             self.copy(cursor, _start(old_body[0]) - 1)  # header, or the gap holding `else:`
             cursor = self.body(old_body, new_body, _start(old_body[0]), self.indent_of(old_body[0].lineno))
-        self.copy(cursor, old.end_lineno)
-        return old.end_lineno + 1
+        self.copy(cursor, _end(old))
+        return _end(old) + 1
 
 
 def merge(original: str, rewritten: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import symtable
+from typing import TypeGuard
 
 from graph.backends.rules.core import (
     BUILTIN_NAMES,
@@ -22,7 +23,7 @@ from graph.backends.rules.core import (
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _is_main_guard(stmt: ast.stmt) -> bool:
+def _is_main_guard(stmt: ast.stmt) -> TypeGuard[ast.If]:
     if not (isinstance(stmt, ast.If) and not stmt.orelse and isinstance(stmt.test, ast.Compare)):
         return False
     t = stmt.test
@@ -82,9 +83,9 @@ def apply(tree: ast.Module) -> bool:
     needed = _needed_globals(tree, moved)
     for s in list(moved):
         if (isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets)
-                and {t.id for t in s.targets} & needed and _pure_value(s.value, kept_bound)):
+                and {t.id for t in s.targets if isinstance(t, ast.Name)} & needed and _pure_value(s.value, kept_bound)):
             moved.remove(s)
-            kept_bound |= {t.id for t in s.targets}
+            kept_bound |= {t.id for t in s.targets if isinstance(t, ast.Name)}
     if not moved or not any(isinstance(n, LOOPS + COMPREHENSIONS) for n in walk_body(moved)):
         return False
     moved_bound = names_stored(walk_body(moved))
@@ -100,7 +101,7 @@ def apply(tree: ast.Module) -> bool:
     name = fresh_name(tree, "main")
     fn = ast.FunctionDef(
         name=name, args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=moved, decorator_list=[], returns=None, type_params=[],
+        body=moved, decorator_list=[], returns=None, type_params=[],  # type: ignore[call-arg]  # a 3.12 field; 3.11 stubs lack it
     )
     call = ast.Expr(value=ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[], keywords=[]))
     if guard is not None:

@@ -109,7 +109,7 @@ def apply(tree: ast.Module) -> bool:
         functools_name = "functools" if "functools" not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} else fresh_name(tree, "_functools")
         imp = ast.Import(names=[ast.alias(name="functools", asname=None if functools_name == "functools" else functools_name)])
         at = 1 if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant) else 0
-        while at < len(tree.body) and isinstance(tree.body[at], ast.ImportFrom) and tree.body[at].module == "__future__":
+        while at < len(tree.body) and isinstance(head := tree.body[at], ast.ImportFrom) and head.module == "__future__":
             at += 1
         tree.body.insert(at, imp)
     for fn in targets:

@@ -4,6 +4,7 @@ constants and for lists built once and never changed afterwards."""
 from __future__ import annotations
 
 import ast
+from typing import TypeGuard
 
 from graph.backends.rules.core import (
     COMPREHENSIONS,
@@ -26,7 +27,7 @@ _READERS = {"len", "sum", "min", "max", "sorted", "set", "frozenset", "tuple", "
 _LIST_METHODS_READ = {"count", "index", "copy"}
 
 
-def _hashable_literal(node: ast.AST) -> bool:
+def _hashable_literal(node: ast.AST) -> TypeGuard[ast.List | ast.Tuple]:
     return isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) >= 3 and all(
         isinstance(e, ast.Constant) and isinstance(e.value, (int, str)) and not isinstance(e.value, bool)
         for e in node.elts

@@ -7,6 +7,7 @@ import ast
 
 from graph.backends.rules.core import (
     LOOPS,
+    Loop,
     Rewrite,
     declared_global_or_nonlocal,
     fresh_name,
@@ -20,7 +21,7 @@ from graph.backends.rules.core import (
 )
 
 
-def _accumulations(loop: ast.stmt, name: str) -> list[ast.stmt] | None:
+def _accumulations(loop: Loop, name: str) -> list[ast.stmt] | None:
     """The `name += e` / `name = name + e` statements in the loop, if they are its only uses."""
     found: list[ast.stmt] = []
     for n in walk_body(loop.body):

@@ -7,10 +7,9 @@ import subprocess
 import sys
 import textwrap
 
-
 from graph.backends.base import GenerationConfig, GenerationRequest
 from graph.backends.registry import get_backend
-from graph.backends.rules.engine import REWRITES, apply_rewrites, applicable, candidates, rank
+from graph.backends.rules.engine import REWRITES, applicable, apply_rewrites, candidates, rank
 from graph.prompt import build_messages, extract_code
 from kb.records import Suggestion
 

@@ -23,7 +23,7 @@ TARGET = "```python\ndef f(xs):\n    return min(xs)\n```<|im_end|>"
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     out = tmp_path_factory.mktemp("tiny-qwen2")
