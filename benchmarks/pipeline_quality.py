@@ -134,10 +134,11 @@ def main() -> None:
         llm = overrides["generation.backend"] != "rules"
         limit = args.llm_problems if llm and args.llm_problems else None
         t0 = time.perf_counter()
-        summary = None if args.report_only else run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
-                            on_row=lambda n, total, r: console.print(
-                                f"  {name} {n}/{total}: {r.status if r else 'done before'}"
-                                + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
+        if not args.report_only:
+            run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
+                      on_row=lambda n, total, r, name=name: console.print(
+                          f"  {name} {n}/{total}: {r.status if r else 'done before'}"
+                          + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
         wall = time.perf_counter() - t0
         rows = read_jsonl(out)
         secs = [r["fasterpy_seconds"] for r in rows]

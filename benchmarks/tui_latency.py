@@ -44,7 +44,7 @@ Bare().run()
 
 
 def tmux(*args: str) -> str:
-    for attempt in range(3):  # a tmux server that is just exiting refuses one command: retry
+    for _attempt in range(3):  # a tmux server that is just exiting refuses one command: retry
         out = subprocess.run(["tmux", *args], capture_output=True, text=True)
         if out.returncode == 0:
             return out.stdout

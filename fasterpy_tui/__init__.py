@@ -1,3 +1,8 @@
 """FasterPy's user interfaces: the `fasterpy` CLI and the `fasterpy-tui` Textual app."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("fasterpy")  # the installed distribution's metadata: one source, pyproject.toml
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"

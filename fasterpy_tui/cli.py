@@ -19,8 +19,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from fasterpy_tui import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print FasterPy's version and exit."),
+) -> None:
     """Make Python code faster with LLMs, retrieved optimizations and a verifying sandbox."""
 
 
@@ -30,7 +41,7 @@ for _module in COMMAND_MODULES:
 
 @app.command()
 def version() -> None:
-    """Print FasterPy's version."""
+    """Print FasterPy's version (the same as `fasterpy --version`)."""
     from fasterpy_tui import __version__
 
     typer.echo(__version__)

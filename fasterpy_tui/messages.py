@@ -52,3 +52,23 @@ class HunkToggled(Message):
 class OpenSettings(Message):
     """The main screen asks for the settings screen; the app owns the configuration and where it is
     saved, and hands a saved one to the screen's ConfigSource."""
+
+
+class ProfileFinished(Message):
+    """The profile worker measured the file: `timings` (graph.profile.FunctionTiming, hottest first)
+    of the text whose sha256 is `digest`, under `driver` (None: the file's __main__ block)."""
+
+    def __init__(self, timings: list[Any], digest: str, driver: str | None, elapsed_s: float) -> None:
+        super().__init__()
+        self.timings = timings
+        self.digest = digest
+        self.driver = driver
+        self.elapsed_s = elapsed_s
+
+
+class ProfileFailed(Message):
+    """The profile worker could not measure the file; `text` is the one-line reason."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

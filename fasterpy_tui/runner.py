@@ -44,7 +44,7 @@ class RunHandle:
     baseline_pids: set[int] = field(default_factory=_descendant_pids)
 
     def new_processes(self) -> list[psutil.Process]:
-        out = []
+        out: list[psutil.Process] = []
         try:
             children = psutil.Process(os.getpid()).children(recursive=True)
         except psutil.Error:

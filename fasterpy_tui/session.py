@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasterpy_tui.document import Document
 from fasterpy_tui.hunks import Hunk, apply_hunks, compute_hunks
@@ -13,6 +14,9 @@ from fasterpy_tui.journal import UndoJournal
 from fasterpy_tui.review import TargetReview
 from graph.source import FunctionInfo, list_functions
 from harness.errors import FasterPyError
+
+if TYPE_CHECKING:
+    from graph.profile import FunctionTiming
 
 # (review, text with only the chosen hunks) -> (outcome, note), outcome "verified" | "correct" | "failed";
 # run before a partial write (see fasterpy_tui.reverify)
@@ -31,12 +35,13 @@ class Session:
     reviews: list[TargetReview] = field(default_factory=list)
     index: int = 0
     awaiting_confirmation: str | None = None  # partial text shown correct-but-not-faster
+    timings: dict[str, FunctionTiming] | None = None  # measured times of the text as it is now, by qualname
 
     @classmethod
     def open(cls, path: str | Path, journal_root: Path | None = None) -> Session:
         document = Document.load(path)
         session = cls(document=document, journal=UndoJournal(document.path, root=journal_root))
-        session.functions = list_functions(document.text)
+        session.parse()
         return session
 
     @property
@@ -45,7 +50,30 @@ class Session:
 
     def reload(self) -> None:
         self.document.reload()
+        self.parse()
+
+    def parse(self) -> None:
+        """The functions of the text as it is now; a profile of an earlier text no longer applies."""
         self.functions = list_functions(self.document.text)
+        self.timings = None
+
+    # -- measured time ------------------------------------------------------------------------------
+    def set_profile(self, timings: list[FunctionTiming]) -> int:
+        """Keep the timings of this file's functions (the hottest of a repeated name); returns how
+        many of its functions the profile saw."""
+        own: dict[str, FunctionTiming] = {}
+        names = {f.qualname for f in self.functions}
+        for timing in timings:
+            if timing.qualname in names and Path(timing.path).resolve() == self.path and timing.qualname not in own:
+                own[timing.qualname] = timing
+        self.timings = own
+        return len(own)
+
+    def shares(self) -> dict[str, float] | None:
+        """Each profiled function's share of the driver's time (0..1), or None before a profile."""
+        if self.timings is None:
+            return None
+        return {name: timing.share for name, timing in self.timings.items()}
 
     # -- navigation ---------------------------------------------------------------------------------
     @property
@@ -116,7 +144,7 @@ class Session:
         backup = self.document.write(text)
         self.journal.record(before, self.document.data, label)
         review.decision = "accepted"
-        self.functions = list_functions(self.document.text)
+        self.parse()
         note = f"; {verdict_note}" if verdict_note else ""
         return f"wrote {self.path.name} ({label}{note}); backup {backup.name}"
 
@@ -132,5 +160,5 @@ class Session:
         for review in self.reviews:
             if review.decision == "accepted" and entry.label.startswith(review.target + ":"):
                 review.decision = "pending"
-        self.functions = list_functions(self.document.text)
+        self.parse()
         return f"undid {entry.label}; {self.path.name} restored"

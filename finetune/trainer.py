@@ -193,6 +193,7 @@ class Trainer:
         save_every = cfg.save_every or eval_every
 
         self.output.mkdir(parents=True, exist_ok=True)
+        log: list[dict[str, Any]]
         step, best_loss, best_step, log = 0, math.inf, None, []
         if resume_dir is not None:
             step, best_loss, best_step, log = self._restore(resume_dir, model, optimizer, scheduler)

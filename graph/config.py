@@ -118,7 +118,7 @@ class FasterPyConfig(BaseModel):
     driver: str | None = None  # command whose run supplies the target functions' inputs
     test_cmd: str | None = None  # the user's tests, also run against the candidate in a temp copy
     learn: bool = False  # add accepted optimizations to the user's knowledge base
-    learn_kb: str | None = None  # where --learn adds records; None = <cache>/user-kb
+    learn_kb: str | None = None  # where --learn adds records; None = kb.paths.user_kb_dir()
     state_db: str | None = None  # SQLite checkpoint database; None = <cache>/runs.sqlite
     _source: str = PrivateAttr("defaults")
 
@@ -178,9 +178,9 @@ class FasterPyConfig(BaseModel):
         return Path(self.state_db).expanduser() if self.state_db else cache_dir() / "runs.sqlite"
 
     def learn_kb_path(self) -> Path:
-        from kb.paths import cache_dir
+        from kb.paths import user_kb_dir
 
-        return Path(self.learn_kb).expanduser() if self.learn_kb else cache_dir() / "user-kb"
+        return Path(self.learn_kb).expanduser() if self.learn_kb else user_kb_dir()
 
     def limits(self) -> Any:
         from harness.limits import Limits

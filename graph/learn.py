@@ -5,8 +5,9 @@ What is learned: the targets a run optimized, when the settings say `learn = tru
 `learn_accepted`.
 
 Where it goes: `learn_kb` if set, else the `kb` you retrieve from if you named one, else the user
-KB in the cache (`<cache>/user-kb`), created on first use as a copy of the shipped default KB; once
-it exists, runs without an explicit `kb` retrieve from it (see `retrieval_kb`)."""
+KB in the user data directory (`kb.paths.user_kb_dir()`), created on first use as a copy of the
+shipped default KB; once it exists, runs without an explicit `kb` retrieve from it (see
+`retrieval_kb`)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ accepted functions back into it with every other byte unchanged.
   the TUI) runs before inputs are captured. A target is a `def` at module level or in a class
   (`func`, `Class.method`, `Outer.Inner.method`); a bare method name is accepted when unambiguous.
   Unknown names, lambdas, classes and functions nested in functions get their own message.
+  `target_names(source)` lists every name it accepts.
 - `list_functions(source)` -> `FunctionInfo`: what the TUI lists, built on kb.preprocess's
   tree-sitter walk so a file with a syntax error still shows its functions.
 - `splice_functions(original, candidate, targets)`: the model answers with a whole
@@ -100,6 +101,12 @@ def resolve_targets(source: str, targets: Sequence[str], name: str = "this file"
         if qualname not in out:
             out.append(qualname)
     return out
+
+
+def target_names(source: str, name: str = "this file") -> list[str]:
+    """Every qualname `resolve_targets` accepts in `source` (defs at module level and in classes), in
+    source order; a one-line FasterPyError when it does not parse."""
+    return _target_qualnames(_parse_user(source, name))
 
 
 def _target_qualnames(tree: ast.Module) -> list[str]:

@@ -133,8 +133,10 @@ def _pick(rows: Sequence[dict], explicit: str | None, candidates: Sequence[str],
 
 def resolve_columns(rows: Sequence[dict], slow_col: str | None = None, ref_col: str | None = None,
                     model_col: str | None = None) -> Columns:
+    slow = _pick(rows, slow_col, SLOW_COLUMNS, "slow-code", "--slow-col", True)
+    assert slow is not None  # required: _pick raised instead of returning None
     return Columns(
-        slow=_pick(rows, slow_col, SLOW_COLUMNS, "slow-code", "--slow-col", True),
+        slow=slow,
         reference=_pick(rows, ref_col, REF_COLUMNS, "reference-code", "--ref-col", False),
         model=_pick(rows, model_col, MODEL_COLUMNS, "model-code", "--model-col", True),
     )

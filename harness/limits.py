@@ -7,6 +7,7 @@ limits. All limits apply to the forked child that runs the untrusted code, never
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 MiB = 1024 * 1024
 
@@ -43,6 +44,6 @@ class Limits:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **changes: object) -> Limits:
+    def with_(self, **changes: Any) -> Limits:
         """A copy with some fields changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

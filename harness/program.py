@@ -142,8 +142,8 @@ def parse_response(resp: dict, drop: int, clock: str = "wall") -> ProgramResult:
         )
     bad = next((t for t in tests if t.status != "ok"), None)
     if bad is None:
-        means = [t.mean_runtime for t in tests]
-        runtime = sum(means) / len(means) if means and None not in means else None
+        means = [t.mean_runtime for t in tests if t.mean_runtime is not None]
+        runtime = sum(means) / len(means) if means and len(means) == len(tests) else None
         return ProgramResult("ok", tests, runtime)
     return ProgramResult(bad.status, tests, None, bad.exception)
 

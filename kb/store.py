@@ -369,7 +369,7 @@ class KnowledgeBase:
         allow = (lambda label: label not in excluded) if excluded else None
         labels, sims = self.index.query(vector, m, allow)
         recs = self.get(labels.tolist())
-        return [(recs[int(l)], float(s)) for l, s in zip(labels, sims) if int(l) in recs]
+        return [(recs[int(label)], float(s)) for label, s in zip(labels, sims) if int(label) in recs]
 
     def retrieve(self, code: str, k: int = 2, m: int | None = None, delta: float | None = None,
                  threshold: float | None = None, exclude_problems: Iterable[str] = (),

@@ -25,9 +25,12 @@ def fasterpy_bin() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep tests from writing to the user's cache; assembled models are shared across the session."""
+    """Keep tests from writing to the user's cache and data directories; assembled models are shared
+    across the session."""
     if "FASTERPY_CACHE" not in os.environ:
         monkeypatch.setenv("FASTERPY_CACHE", str(tmp_path_factory.getbasetemp() / "fasterpy-cache"))
+    if "FASTERPY_USER_DATA" not in os.environ:
+        monkeypatch.setenv("FASTERPY_USER_DATA", str(tmp_path_factory.getbasetemp() / "fasterpy-user-data"))
 
 
 @pytest.fixture

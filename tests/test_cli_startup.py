@@ -42,3 +42,13 @@ def test_python_m_fasterpy_tui_runs_the_cli():
     from fasterpy_tui import __version__
 
     assert res.stdout.strip() == __version__
+
+
+def test_version_option_prints_the_package_metadata_version(fasterpy_bin):
+    from importlib.metadata import version
+
+    res = subprocess.run([str(fasterpy_bin), "--version"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == version("fasterpy")
+    sub = subprocess.run([str(fasterpy_bin), "version"], capture_output=True, text=True, timeout=60)
+    assert sub.stdout == res.stdout

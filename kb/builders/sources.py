@@ -80,9 +80,9 @@ def load_mercury(path: Path, min_rate: float = 1.0, source: str = "mercury") -> 
                 continue
             fastest = sols[0]
             for j, s in enumerate(sols[1:], 1):
-                rate = float(s["runtime"]) / float(fastest["runtime"])
-                if rate >= min_rate and s["code"].strip() != fastest["code"].strip():
-                    yield Pair(key=f"{source}:{task}:{j}", slow=s["code"], fast=fastest["code"], rate=rate,
+                sol_rate = float(s["runtime"]) / float(fastest["runtime"])
+                if sol_rate >= min_rate and s["code"].strip() != fastest["code"].strip():
+                    yield Pair(key=f"{source}:{task}:{j}", slow=s["code"], fast=fastest["code"], rate=sol_rate,
                                problem_id=task, source=source)
             continue
         rate = _pos(row.get("rate"))

@@ -95,7 +95,7 @@ class Outer:
 def _unchanged_outside(original: str, result: str, spans: list[tuple[int, int]]) -> None:
     """Every original line outside the replaced spans appears, byte for byte and in order."""
     orig_lines = original.splitlines(keepends=True)
-    kept = [l for i, l in enumerate(orig_lines, 1) if not any(s <= i <= e for s, e in spans)]
+    kept = [line for i, line in enumerate(orig_lines, 1) if not any(s <= i <= e for s, e in spans)]
     it = iter(result.splitlines(keepends=True))
     for line in kept:
         for candidate_line in it:

@@ -131,4 +131,4 @@ def test_deletion_patch_is_a_real_unified_diff():
     ref = "".join(difflib.unified_diff(lines, out, "a", "b"))
     assert apply_patch(lines, ref) == out
     with pytest.raises(FasterPyError, match="does not apply"):
-        apply_patch([l.upper() for l in lines], patch)
+        apply_patch([line.upper() for line in lines], patch)

@@ -36,10 +36,10 @@ def test_cli_optimizes_verifies_and_writes_with_backup(slow_stats, fasterpy_bin,
     assert res.returncode == 0, res.stdout + res.stderr
     # --learn: the accepted change is now a record of the user KB (a copy of the shipped one)
     assert "added 1 record(s) to your knowledge base" in res.stdout
-    from kb.paths import cache_dir
+    from kb.paths import user_kb_dir
     from kb.store import KnowledgeBase
 
-    with KnowledgeBase.open(cache_dir() / "user-kb") as kb:
+    with KnowledgeBase.open(user_kb_dir()) as kb:
         assert kb.records(source="user")
     assert "verified" in res.stdout and "CI" in res.stdout and "×" in res.stdout
     backup = slow_stats.with_name("slow_stats.py.bak")

@@ -3,7 +3,10 @@ clear errors for drivers that crash or never call the target."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -163,3 +166,19 @@ def test_stdin_program_as_function_target_points_to_program_mode(tmp_path: Path)
     """)
     with pytest.raises(FasterPyError, match="(?s)reads standard input.*EOFError.*program mode"):
         capture_calls(path, ["solve"])
+
+
+def test_main_block_capture_in_a_python_that_preloads_nothing(examples: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    """A non-editable install has no .pth file importing importlib.machinery at start-up (`python -S`
+    is that situation); the recorder's import hook once imported it inside find_spec and recursed
+    until RecursionError."""
+    preloaded = subprocess.run([sys.executable, "-S", "-c", "import sys; print('importlib.machinery' in sys.modules)"],
+                               capture_output=True, text=True, timeout=60)
+    assert preloaded.stdout.strip() == "False"  # else this test no longer tests the plain-install start-up
+    python_s = tmp_path / "python-S"
+    python_s.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S "$@"\n')
+    python_s.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python_s))
+    cap = capture_calls(examples / "slow_stats.py", ["pairwise_close"])
+    assert len(cap.calls["pairwise_close"]) == 3
