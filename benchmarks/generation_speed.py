@@ -6,6 +6,15 @@ The last columns compare with llama.cpp + Qwen2.5-Coder-0.5B measured in the sam
 
     .venv/bin/python benchmarks/generation_speed.py                 # all available backends
     .venv/bin/python benchmarks/generation_speed.py --max-new-tokens 64 --only rules llamacpp-0.5b
+
+`--decoding` compares the llamacpp backend's two decoding paths instead, with one loaded model:
+today's sequential decoding (one create_chat_completion per candidate) and parallel decoding (the
+n candidates as parallel sequences of one context, prefix in the KV cache). Same prompt per
+repeat (a different pie-dev program each repeat, the prompt cache dropped before every
+measurement, so each is a cold target), EOS ignored so every reply is exactly --max-new-tokens
+long; medians of the repeats of candidates per minute and time to the first candidate:
+
+    .venv/bin/python benchmarks/generation_speed.py --decoding --threads 2 --n 4 2 --repeats 3
 """
 
 from __future__ import annotations
@@ -103,6 +112,42 @@ def run_one(name: str, cfg: GenerationConfig, codes: list[str], console: Console
     return res
 
 
+def decoding(args: argparse.Namespace, console: Console) -> None:
+    """Sequential vs parallel decoding of the llamacpp backend: candidates/min and time to the first."""
+    from graph.backends.llamacpp_backend import LlamaCppBackend
+
+    cfg = GenerationConfig(backend="llamacpp", model=args.model, temperature=0.2, max_new_tokens=args.max_new_tokens,
+                           n=max(args.n), threads=args.threads, context_tokens=4096)
+    backend = LlamaCppBackend(cfg, ignore_eos=True)
+    codes = programs(args.repeats)
+    rows: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+    for rep, code in enumerate(codes):
+        req_msgs = build_messages(code, [])
+        for n in args.n:
+            for parallel in ((False, True) if rep % 2 == 0 else (True, False)):  # alternate who goes first
+                backend.parallel = parallel
+                backend.drop_prompt_cache()
+                replies = backend.generate(GenerationRequest(messages=req_msgs, code=code, n=n))
+                st = backend.last_stats
+                if st.completion_tokens != n * args.max_new_tokens or len(replies) != n:
+                    raise SystemExit(f"unequal replies: {len(replies)} replies, {st.completion_tokens} tokens")
+                ttfc = st.first_candidate_s if st.first_candidate_s is not None else st.seconds
+                rows.setdefault((n, parallel), []).append((n / st.seconds * 60, ttfc))
+                console.log(f"repeat {rep + 1} n={n} {'parallel' if parallel else 'sequential'}: {st.seconds:.1f}s, "
+                            f"first candidate {ttfc:.1f}s, prompt {st.prompt_tokens} tokens")
+    table = Table(title=f"Decoding: {args.model}, threads={args.threads}, {args.max_new_tokens} tokens per reply "
+                        f"(EOS ignored), medians of {len(codes)} repeats")
+    for col in ("n", "decoding", "candidates/min", "first candidate s", "candidates/min vs sequential"):
+        table.add_column(col, justify="right")
+    for n in args.n:
+        base = statistics.median(c for c, _ in rows[(n, False)])
+        for parallel in (False, True):
+            cpm = statistics.median(c for c, _ in rows[(n, parallel)])
+            ttfc = statistics.median(t for _, t in rows[(n, parallel)])
+            table.add_row(str(n), "parallel" if parallel else "sequential", f"{cpm:.2f}", f"{ttfc:.1f}", f"{cpm / base:.2f}×")
+    console.print(table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", type=int, default=5)
@@ -110,8 +155,15 @@ def main() -> None:
     # one thread by default: llama.cpp's spinning thread barriers collapse on a shared, oversubscribed CPU
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--decoding", action="store_true", help="sequential vs parallel decoding of the llamacpp backend")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="--decoding: the GGUF model")
+    ap.add_argument("--n", type=int, nargs="+", default=[4, 2], help="--decoding: candidates per request")
+    ap.add_argument("--repeats", type=int, default=3, help="--decoding: repeats (one pie-dev program each)")
     args = ap.parse_args()
     console = Console(width=170)
+    if args.decoding:
+        decoding(args, console)
+        return
     codes = programs(args.programs)
     results: list[Result] = []
     for name, cfg in backends(args.max_new_tokens, args.threads).items():

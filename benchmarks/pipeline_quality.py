@@ -1,68 +1,117 @@
-"""Quality of the whole pipeline on a pie-dev subset: `batch` + `eval` per configuration.
+"""Quality of the whole pipeline on the quality set: `batch` + `eval` per configuration, in one run.
 
-Configurations: the offline rules backend and the packaged Qwen2.5-Coder-1.5B / 0.5B GGUF models
-through llama.cpp, each with and without retrieval (a model that is not installed is listed as
-skipped). Each batch run never retrieves the row's own problem. The emitted programs are then
-evaluated with the harness (`fasterpy eval`'s code): the paper's Runtime_Mean, %OPT, Pass@1,
-@Speedup, plus PIE's %Opt and the median seconds the pipeline spent per problem. The "original"
-row is the slow programs themselves, evaluated in the same run (the baseline).
+The set is benchmarks/quality_problems.txt (made by benchmarks/quality_set.py: PIE problems whose slow
+program takes >= 10 ms here and whose human reference is >= 1.5x faster), one pair per problem.
+Configurations (issue 12, section 5):
 
-    .venv/bin/python benchmarks/pipeline_quality.py [--problems 8] [--attempts 2] [--candidates 1]
-        [--configs rules,rules-noret,qwen1.5b,qwen1.5b-noret,qwen0.5b,qwen0.5b-noret] [--out DIR]
+    rules              the offline rules engine alone
+    model              the packaged model alone (--model, llama.cpp)
+    cascade            the default configuration (no overrides: rules, then the packaged model)
+    cascade-noret      the cascade without retrieval
+    cascade-summaries  the cascade, prompt mode "summaries" (the paper's suggestions)
+    cascade-examples   the cascade, prompt mode "examples" (retrieved slow/fast code)
+    reference          the human reference programs (no generation)
 
-Outputs go to --out (default: a temp dir): one batch .jsonl per configuration and summary.json.
-A second run with the same --out reuses its subset and resumes each configuration's rows.
+A configuration whose settings equal an earlier one's (e.g. cascade-summaries while "summaries" is
+the default) reuses that one's rows instead of running again. Batch runs never retrieve the row's
+own problem (`graph.batch`), so a problem whose pairs are in the shipped knowledge base is not its
+own suggestion. The emitted programs are evaluated with the harness (`fasterpy eval`'s code,
+harness.evaluate + harness.metrics): Pass@1, %OPT (PIE's: optimized rows over all rows), @Speedup
+(Eq. 6), the geometric mean speedup (the evaluated speedup of each verified row, 1 for a row with
+no verified candidate), verified rows and the median seconds the pipeline spent per problem. The
+evaluation times one program at a time on the CPU clock by default (--clock), and a row that emits
+its original program unchanged is scored at speedup 1: re-timing the same program here spreads it
+0.7-1.5x, which PIE's %OPT would otherwise count as optimizations.
+
+    .venv/bin/python benchmarks/pipeline_quality.py [--configs rules,model,cascade,...] [--limit N]
+        [--problems-file benchmarks/quality_problems.txt] [--out DIR] [--cascade-backend cascade]
+        [--model qwen2.5-coder-1.5b] [--attempts N] [--candidates N] [--max-new-tokens N] [--clock cpu|wall]
+        [--report-only]
+
+Resumable per (configuration, problem): each configuration appends its rows to DIR/<name>.jsonl as
+they finish and a later run with the same --out skips the rows already there. --out defaults to
+a folder in the user cache named after the problem list, so a long run continues across sessions.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
+import os
+import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-PIE = REPO.parent / "shared" / "data" / "pie-dev"
-
-CONFIGS = {
-    "rules": {"generation.backend": "rules", "use_retrieval": True},
-    "rules-noret": {"generation.backend": "rules", "use_retrieval": False},
-    "qwen0.5b": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-0.5b", "use_retrieval": True},
-    "qwen0.5b-noret": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-0.5b", "use_retrieval": False},
-    "qwen1.5b": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": True},
-    "qwen1.5b-noret": {"generation.backend": "llamacpp", "generation.model": "qwen2.5-coder-1.5b", "use_retrieval": False},
-}
+sys.path.insert(0, str(REPO / "benchmarks"))
+PROBLEMS = REPO / "benchmarks" / "quality_problems.txt"
+MODEL = "qwen2.5-coder-1.5b"
 
 
-def pick_subset(n: int) -> list[dict]:
-    """One row per problem whose slow program passes its own tests here (the metrics only score
-    rows with a correct original), problems spread evenly over the sorted ids (deterministic)."""
-    from harness.evaluate import EvalOptions, evaluate_rows
-    from harness.files import read_jsonl
-
-    rows: dict[str, dict] = {}
-    for r in read_jsonl(PIE / "dev_pairs.jsonl"):
-        if r["problem_id"] not in rows and (PIE / "public_test_cases" / r["problem_id"]).is_dir():
-            rows[r["problem_id"]] = r
-    ids = sorted(rows)
-    probe = [dict(rows[p], generated_answers=rows[p]["slow_code"]) for p in ids]
-    report = evaluate_rows(probe, PIE / "public_test_cases", EvalOptions(runs=1, drop=0, include_reference=False))
-    ok = [p for p, r in zip(ids, report.rows) if r.get("status") == "ok"]
-    step = max(1, len(ok) // n)
-    return [rows[pid] for pid in ok[::step][:n]]
+def configs(cascade: str, model: str) -> dict[str, dict[str, Any] | None]:
+    """Each configuration's config overrides (dotted keys); None: the human reference, no generation."""
+    return {
+        "rules": {"generation.backend": "rules"},
+        "model": {"generation.backend": "llamacpp", "generation.model": model},
+        "cascade": {"generation.backend": cascade},
+        "cascade-noret": {"generation.backend": cascade, "use_retrieval": False},
+        "cascade-summaries": {"generation.backend": cascade, "prompt_mode": "summaries"},
+        "cascade-examples": {"generation.backend": cascade, "prompt_mode": "examples"},
+        "reference": None,
+    }
 
 
-def model_missing(overrides: dict) -> str | None:
-    """Why a configuration cannot run here (None when it can)."""
-    if overrides.get("generation.backend") != "llamacpp":
-        return None
+def read_problems(path: Path) -> list[dict]:
+    """The list's entries: problem id plus the `key=value` fields of its comment (source, row, ...)."""
+    if not path.is_file():
+        raise SystemExit(f"error: {path} does not exist — run benchmarks/quality_set.py or pass --problems-file")
+    entries = []
+    for line in path.read_text().splitlines():
+        pid, _, comment = line.partition("#")
+        if pid.strip():
+            entries.append({"problem_id": pid.strip(), **dict(re.findall(r"(\w+)=(\S+)", comment))})
+    return entries
+
+
+def build_subset(entries: list[dict], out_dir: Path) -> Path:
+    """DIR/subset.jsonl (one PIE-format row per problem) and DIR/tests/<pid>/ (its public tests)."""
+    from quality_set import SOURCES, tests_for
+
+    from harness.files import atomic_write, read_jsonl, write_jsonl
+
+    files: dict[str, list[dict]] = {}
+    rows = []
+    for e in entries:
+        source = e.get("source", "pie-dev")
+        if source not in files:
+            files[source] = read_jsonl(SOURCES[source])
+        r = files[source][int(e["row"])]
+        if r["problem_id"] != e["problem_id"]:
+            raise SystemExit(f"error: row {e['row']} of {source} is {r['problem_id']}, not {e['problem_id']} — "
+                             "the problem list is stale: rerun benchmarks/quality_set.py")
+        rows.append({"problem_id": e["problem_id"], "input": r["slow_code"],
+                     "target": r.get("reference_code") or r["fast_code"], "source": source, "row": int(e["row"])})
+        folder = out_dir / "tests" / e["problem_id"]
+        for t in tests_for(e["problem_id"]):
+            n = t.name.split(".")[1]
+            atomic_write(folder / f"input.{n}.txt", t.input)
+            atomic_write(folder / f"output.{n}.txt", t.output)
+    path = out_dir / "subset.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
+def model_missing(overrides: dict[str, Any], model: str) -> str | None:
+    """Why the model stage cannot run here (None when it can)."""
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
@@ -70,117 +119,162 @@ def model_missing(overrides: dict) -> str | None:
     try:
         from graph.backends.models import ensure_model
 
-        ensure_model(overrides["generation.model"])
+        ensure_model(overrides.get("generation.model") or model)
     except Exception as exc:  # FasterPyError: parts not installed / checksum
         return f"model not installed ({str(exc).splitlines()[0][:60]})"
     return None
 
 
-def evaluate(out_jsonl: Path, slow_only: bool = False):
-    from harness.evaluate import EvalOptions, evaluate_rows, load_rows
+def score(rows: list[dict], tests: Path, code_col: str, verified: list[bool], seconds: list[float],
+          clock: str) -> dict:
+    """The table's figures for one configuration's emitted programs (`code_col`), evaluated on one
+    worker (no two programs timed at once). A row that emits its original program unchanged is
+    scored with the original's runtime (speedup exactly 1): timing noise between two runs of the same
+    program is not an optimization."""
+    from harness.evaluate import EvalOptions, evaluate_rows
+    from harness.metrics import Sample, compute_metrics
+    from harness.pool import WorkerPool
 
-    rows = load_rows(out_jsonl)
-    if slow_only:  # the baseline: the original programs as the "model" output
-        rows = [dict(r, generated_answers=r["slow_code"]) for r in rows]
-    return evaluate_rows(rows, PIE / "public_test_cases", EvalOptions(model_col="generated_answers",
-                                                                      include_reference=False)).metrics
+    with WorkerPool(workers=1) as pool:
+        report = evaluate_rows([dict(r, generated_answers=r[code_col]) for r in rows], tests,
+                               EvalOptions(model_col="generated_answers", slow_col="input", include_reference=False,
+                                           clock=clock), pool=pool)
+    samples, per_row, per_problem = [], [], []
+    for row, rep, ok in zip(rows, report.rows, verified):
+        origin, model = rep["origin"], rep["model"]
+        if origin is None:  # no tests / bad row: reported, not scored
+            samples.append(Sample(row["problem_id"], None, False, None, False, evaluable=False))
+            per_row.append(1.0)
+            continue
+        unchanged = row[code_col].strip() == row["input"].strip()
+        runtime = origin["runtime"] if unchanged and model["correct"] else model["runtime"]
+        samples.append(Sample(row["problem_id"], origin["runtime"], origin["correct"], runtime, model["correct"]))
+        speedup = origin["runtime"] / runtime if origin["correct"] and model["correct"] and runtime else None
+        per_row.append(speedup if ok and speedup else 1.0)
+        per_problem.append({"problem_id": row["problem_id"], "status": rep["status"], "verified": ok,
+                            "unchanged": unchanged, "speedup": speedup})
+    m = compute_metrics(samples)
+    return {
+        "rows": len(rows), "metrics": m.to_dict(), "verified": sum(verified),
+        "geomean_speedup": math.exp(statistics.fmean(math.log(s) for s in per_row)) if per_row else None,
+        "median_s": statistics.median(seconds) if seconds else None, "per_problem": per_problem,
+    }
+
+
+def run_config(name: str, overrides: dict[str, Any], subset: Path, tests: Path, out: Path, args, console) -> None:
+    from graph.batch import run_batch
+    from graph.config import FasterPyConfig
+
+    given = dict(overrides, **{"attempts": args.attempts, "candidates": args.candidates,
+                               "generation.max_new_tokens": args.max_new_tokens})
+    cfg = FasterPyConfig.load(subset.parent, given)
+    run_batch(subset, tests, out, cfg, limit=args.limit,
+              on_row=lambda n, total, r: console.print(
+                  f"  {name} {n}/{total}: {r.status if r else 'done before'}" + (f" ({r.seconds:.1f} s)" if r else ""),
+                  highlight=False))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--problems", type=int, default=8)
-    ap.add_argument("--attempts", type=int, default=2)
-    ap.add_argument("--candidates", type=int, default=1)
-    ap.add_argument("--llm-problems", type=int, default=None,
-                    help="Run the model configurations on only the first N problems of the subset (CPU time).")
-    ap.add_argument("--max-new-tokens", type=int, default=768)
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--problems-file", type=Path, default=PROBLEMS)
+    ap.add_argument("--configs", default="rules,model,cascade,cascade-noret,cascade-summaries,cascade-examples,reference")
+    ap.add_argument("--limit", type=int, default=None, help="Only the first N problems of the list.")
+    ap.add_argument("--cascade-backend", default="cascade", help="The backend the cascade configurations use.")
+    ap.add_argument("--model", default=MODEL, help="The model of the `model` configuration.")
+    ap.add_argument("--attempts", type=int, default=None, help="Default: the configuration's own.")
+    ap.add_argument("--candidates", type=int, default=None, help="Default: the configuration's own.")
+    ap.add_argument("--max-new-tokens", type=int, default=None, help="Default: the configuration's own.")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="The evaluation's clock (cpu: the child's CPU time, steadier on a shared machine).")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--report-only", action="store_true",
                     help="Generate nothing: tabulate the rows already in --out (an interrupted or partial run).")
     args = ap.parse_args()
 
-    from graph.batch import run_batch
-    from graph.config import FasterPyConfig
-    from harness.files import read_jsonl, write_jsonl
+    from harness.files import read_jsonl
+    from harness.plugins import plugin_names
+    from kb.paths import cache_dir
 
-    out_dir = args.out or Path(tempfile.mkdtemp(prefix="fasterpy-pipeline-quality-"))
+    table_of = configs(args.cascade_backend, args.model)
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [n for n in names if n not in table_of]
+    if unknown:
+        raise SystemExit(f"error: unknown configuration {unknown[0]!r} — choose from {', '.join(table_of)}")
+    entries = read_problems(args.problems_file)
+    digest = hashlib.sha256(args.problems_file.read_bytes()).hexdigest()[:10]
+    out_dir = args.out or cache_dir() / "pipeline-quality" / digest
     out_dir.mkdir(parents=True, exist_ok=True)
-    inp = out_dir / "subset.jsonl"
-    if inp.is_file():  # reuse the subset of an earlier (or concurrent) run in the same --out
-        subset = read_jsonl(inp)
-    else:
-        subset = pick_subset(args.problems)
-        write_jsonl(inp, subset)
+    subset = build_subset(entries, out_dir)
+    tests = out_dir / "tests"
+    rows = read_jsonl(subset)[: args.limit]
     console = Console(force_terminal=False, width=160)
-    console.print(f"{len(subset)} pie-dev problems: {', '.join(r['problem_id'] for r in subset)} → {out_dir}")
+    console.print(f"{len(rows)} problems from {args.problems_file.name} → {out_dir} (load {os.getloadavg()[0]:.2f})")
 
+    backends = set(plugin_names("fasterpy.backends"))
     results: dict[str, dict] = {}
-    baseline_done = False
-    for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
-        overrides = dict(CONFIGS[name])
-        why = model_missing(overrides)
-        if why:
-            results[name] = {"skipped": why}
-            console.print(f"[yellow]{name}: skipped — {why}[/yellow]")
+    ran: dict[str, str] = {}  # settings → the configuration whose rows hold them
+    for name in names:
+        overrides = table_of[name]
+        if overrides is None:  # the human reference
+            results[name] = score(rows, tests, "target", [True] * len(rows), [], args.clock)
+            results[name]["verified"] = sum(p["speedup"] is not None for p in results[name]["per_problem"])
             continue
-        overrides.update({"attempts": args.attempts, "candidates": args.candidates,
-                          "generation.max_new_tokens": args.max_new_tokens, "generation.temperature": 0.2})
-        cfg = FasterPyConfig.load(out_dir, overrides)
-        out = out_dir / f"{name}.jsonl"
-        if args.report_only and not (out.is_file() and out.read_text().strip()):
-            results[name] = {"skipped": "not run (out of time)"}
+        backend = overrides["generation.backend"]
+        if backend not in backends:
+            results[name] = {"skipped": f"backend {backend!r} not installed"}
             continue
-        llm = overrides["generation.backend"] != "rules"
-        limit = args.llm_problems if llm and args.llm_problems else None
+        note = model_missing(overrides, args.model) if backend != "rules" else None
+        if note and backend == "llamacpp":
+            results[name] = {"skipped": note}
+            continue
+        settings = json.dumps(overrides, sort_keys=True)
+        if name.startswith("cascade-") and overrides.get("prompt_mode"):
+            from graph.config import FasterPyConfig
+
+            default_mode = FasterPyConfig.load(subset.parent).prompt_mode
+            if overrides["prompt_mode"] == default_mode:
+                settings = json.dumps({k: v for k, v in overrides.items() if k != "prompt_mode"}, sort_keys=True)
+        source = ran.setdefault(settings, name)
+        out = out_dir / f"{source}.jsonl"
         t0 = time.perf_counter()
-        if not args.report_only:
-            run_batch(inp, PIE / "public_test_cases", out, cfg, limit=limit,
-                      on_row=lambda n, total, r, name=name: console.print(
-                          f"  {name} {n}/{total}: {r.status if r else 'done before'}"
-                          + (f" ({r.seconds:.1f} s)" if r else ""), highlight=False))
-        wall = time.perf_counter() - t0
-        rows = read_jsonl(out)
-        secs = [r["fasterpy_seconds"] for r in rows]
-        m = evaluate(out)
-        results[name] = {"metrics": m.to_dict(), "median_s": statistics.median(secs) if secs else None,
-                         "problems": len(rows), "attempt_statuses": [r.get("fasterpy_attempt_statuses") for r in rows],
-                         "verified": sum(r["fasterpy_status"] == "optimized" for r in rows),
-                         "errors": sum(r["fasterpy_status"] == "error" for r in rows), "wall_s": wall}
-        if not baseline_done:
-            results["original"] = {"metrics": evaluate(out, slow_only=True).to_dict(), "median_s": None,
-                                   "verified": 0, "errors": 0, "problems": len(subset)}
-            baseline_done = True
+        if source == name and not args.report_only:
+            run_config(name, overrides, subset, tests, out, args, console)
+        if not (out.is_file() and out.read_text().strip()):
+            results[name] = {"skipped": "not run yet" if source == name else f"same as {source}, not run yet"}
+            continue
+        done = {r["problem_id"]: r for r in read_jsonl(out, skip_bad=True)}
+        emitted = [done[r["problem_id"]] for r in rows if r["problem_id"] in done]
+        results[name] = score(emitted, tests, "generated_answers",
+                              [r["fasterpy_status"] == "optimized" for r in emitted],
+                              [r["fasterpy_seconds"] for r in emitted], args.clock)
+        results[name].update(wall_s=time.perf_counter() - t0, same_as=None if source == name else source,
+                             note=f"cascade ran as rules only: {note}" if note else None)
         (out_dir / "summary.json").write_text(json.dumps(results, indent=2))  # partial results survive
 
-    table = Table(title=f"Pipeline quality on {len(subset)} pie-dev problems "
-                        f"(attempts {args.attempts}, candidates {args.candidates}; own problem excluded from retrieval)")
-    for col in ("configuration", "problems", "Runtime_Mean", "%OPT", "Pass@1", "@Speedup", "PIE %Opt", "verified rows",
+    table = Table(title=f"Pipeline quality on {len(rows)} problems of {args.problems_file.name} "
+                        f"(own problem excluded from retrieval; evaluated on the {args.clock} clock, 4 runs, first "
+                        f"dropped; load {os.getloadavg()[0]:.2f})")
+    for col in ("configuration", "rows", "Pass@1", "%OPT (PIE)", "@Speedup", "geomean speedup", "verified rows",
                 "median s/problem"):
-        table.add_column(col, justify="right" if col != "configuration" else "left")
-    order = ["original"] + [n for n in results if n != "original"]
-    for name in order:
-        r = results.get(name)
-        if r is None:
-            continue
+        table.add_column(col, justify="left" if col == "configuration" else "right")
+    for name, r in results.items():
         if "skipped" in r:
-            table.add_row(name, *(["—"] * 7), f"skipped: {r['skipped']}")
+            table.add_row(name, *(["—"] * 6), f"skipped: {r['skipped']}")
             continue
         m = r["metrics"]
 
-        def pct(v):
+        def pct(v: float | None) -> str:
             return "—" if v is None else f"{100 * v:.1f}%"
 
-        table.add_row(
-            name,
-            str(r.get("problems", len(subset))),
-            "—" if m["runtime_mean_model"] is None else f"{1000 * m['runtime_mean_model']:.2f} ms",
-            pct(m["pct_opt"]), pct(m["pass_at_1"]),
-            "—" if m["speedup"] is None else f"{m['speedup']:.3f}×",
-            pct(m["pie_pct_opt"]), f"{r['verified']}/{r.get('problems', len(subset))}" if name != "original" else "—",
-            "—" if r["median_s"] is None else f"{r['median_s']:.1f}",
-        )
+        label = name + (f" (= {r['same_as']})" if r.get("same_as") else "") + (" *" if r.get("note") else "")
+        table.add_row(label, str(r["rows"]), pct(m["pass_at_1"]), pct(m["pie_pct_opt"]),
+                      "—" if m["speedup"] is None else f"{m['speedup']:.3f}×",
+                      "—" if r["geomean_speedup"] is None else f"{r['geomean_speedup']:.3f}×",
+                      f"{r['verified']}/{r['rows']}", "—" if r["median_s"] is None else f"{r['median_s']:.1f}")
     console.print(table)
+    for name, r in results.items():
+        if r.get("note"):
+            console.print(f"* {name}: {r['note']}")
     (out_dir / "summary.json").write_text(json.dumps(results, indent=2))
     console.print(f"summary: {out_dir / 'summary.json'}")
 

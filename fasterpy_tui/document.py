@@ -1,6 +1,7 @@
 """The file being optimized: what was loaded, whether it changed on disk since, and safe writes.
 
-Nothing here writes unless a caller asks; callers only ask after an explicit accept in the UI."""
+Nothing here writes unless a caller asks; callers only ask after an explicit accept in the UI. A
+write survives kill -9, a full disk and a second session (see harness.files.replace_checked)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FasterPyError
-from harness.files import atomic_write, backup_path, file_digest
+from harness.files import backup_path as backup_path  # re-exported: callers and tests name it here
+from harness.files import file_digest, replace_checked
 
 
 def sha256(data: bytes) -> str:
@@ -51,21 +53,26 @@ class Document:
             return False
         return file_digest(self.path) != self.digest
 
+    def _changed_error(self) -> FasterPyError:
+        return FasterPyError(f"{self.path.name} changed on disk since it was loaded — nothing was written; "
+                             "reload it (ctrl+l) and run again")
+
     def ensure_unchanged(self) -> None:
         if self.changed_on_disk():
-            raise FasterPyError(
-                f"{self.path.name} changed on disk since it was loaded — nothing was written; "
-                "reload it (ctrl+l) and run again"
-            )
+            raise self._changed_error()
 
     def write(self, new_text: str) -> Path:
         """Replace the file atomically after backing up the current bytes; returns the backup path.
-        Refuses when the file changed on disk since it was loaded."""
+        Refuses when the file changed on disk since it was loaded, or while another session writes
+        it (harness.files.replace_checked: the check, backup and replace run under a lock)."""
         self.ensure_unchanged()
-        backup = backup_path(self.path)
-        atomic_write(backup, self.data)
+
+        def unchanged(current: bytes) -> None:
+            if sha256(current) != self.digest:  # checked again under the lock, on the bytes themselves
+                raise self._changed_error()
+
         data = new_text.encode("utf-8")
-        atomic_write(self.path, data)
+        backup = replace_checked(self.path, data, unchanged)
         self.data = data
         self.digest = sha256(data)
         self.mtime_ns = self.path.stat().st_mtime_ns

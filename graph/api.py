@@ -29,12 +29,12 @@ from graph.pipeline.state import PipelineState
 from graph.result import OptimizeResult, TargetResult
 from graph.source import check_syntax, read_source, resolve_targets
 from harness.errors import FasterPyError
-from harness.files import atomic_write, backup_path
+from harness.files import backup_path, replace_checked
 from harness.textdiff import unified_diff as _text_diff
 
 __all__ = [
     "optimize", "optimize_source", "resume", "write_result", "initial_state", "build_graph", "PipelineState",
-    "RunContext", "OptimizeResult", "TargetResult", "FasterPyConfig", "read_source", "unified_diff",
+    "RunContext", "OptimizeResult", "TargetResult", "FasterPyConfig", "read_source", "unified_diff", "backup_path",
 ]
 
 
@@ -246,16 +246,18 @@ def unified_diff(before: str, after: str, path: str = "file.py") -> str:
 
 def write_result(result: OptimizeResult) -> Path:
     """Apply an optimized result to its file: first a backup (FILE.bak, see `backup_path`), then the
-    new source, each written atomically. Refuses when the file changed since it was read."""
+    new source, each written atomically, under a lock on the file (harness.files.replace_checked:
+    kill -9, a full disk or a second session never leave it mixed). Refuses when the file changed
+    since it was read."""
     if result.status != "optimized" or result.new_source == result.original_source:
         raise FasterPyError("nothing to write: no verified improvement")
     path = Path(result.path)
-    current = path.read_bytes()
-    if current.decode("utf-8", errors="replace") != result.original_source:
-        raise FasterPyError(f"{path} changed on disk during the run — nothing written; run again")
-    backup = backup_path(path)
-    atomic_write(backup, current, mode_from=path)
-    atomic_write(path, result.new_source.encode("utf-8"))
+
+    def unchanged(current: bytes) -> None:
+        if current.decode("utf-8", errors="replace") != result.original_source:
+            raise FasterPyError(f"{path} changed on disk during the run — nothing written; run again")
+
+    backup = replace_checked(path, result.new_source.encode("utf-8"), unchanged)
     result.written_to = str(path)
     result.backup = str(backup)
     return backup

@@ -47,6 +47,7 @@ from harness.files import atomic_write
 CONFIG_FILE = "fasterpy.toml"
 Mode = Literal["together", "each"]
 MODES: tuple[str, ...] = typing.get_args(Mode)
+PromptMode = Literal["summaries", "examples"]
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
 
@@ -115,8 +116,16 @@ class FasterPyConfig(BaseModel):
     memory_mb: int = 1024  # per sandboxed run
     float_tolerance: float = 1e-9  # relative and absolute tolerance when comparing floats
     mode: Mode = "together"  # "together": all targets in one prompt; "each": one target at a time
+    budget_s: float = Field(default=180.0, gt=0)  # seconds of search per target group (generate + verify), besides `attempts`
+    early_stop: float = Field(default=1.5, ge=1)  # stop searching once a candidate's CI low ≥ early_stop × speedup_threshold
+    prompt_mode: PromptMode = "summaries"  # "summaries": the paper's suggestions | "examples": retrieved slow/fast code pairs
     driver: str | None = None  # command whose run supplies the target functions' inputs
     test_cmd: str | None = None  # the user's tests, also run against the candidate in a temp copy
+    min_coverage_warn: float = Field(default=0.6, ge=0, le=1)  # below this share of the original's lines the checks execute, a result rests on thin evidence
+    min_coverage: float = Field(default=0.0, ge=0, le=1)  # below this share a faster candidate is rejected (thin_evidence); 0 = never
+    generated_inputs: int = Field(default=30, ge=0)  # function mode: inputs generated per target from the captured ones, checked too; 0 = none
+    generated_seed: int = 0  # the same seed generates the same inputs
+    generated_budget_s: float = Field(default=3.0, gt=0)  # the original's estimated seconds on all generated inputs (fewer inputs when slow)
     learn: bool = False  # add accepted optimizations to the user's knowledge base
     learn_kb: str | None = None  # where --learn adds records; None = kb.paths.user_kb_dir()
     state_db: str | None = None  # SQLite checkpoint database; None = <cache>/runs.sqlite

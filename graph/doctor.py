@@ -84,7 +84,7 @@ def check_sandbox(limits: Limits | None = None) -> list[Check]:
 
     limits = limits or Limits()
     try:
-        with WorkerPool(workers=1, limits=limits) as pool:
+        with WorkerPool(workers=1, limits=limits, read_roots=()) as pool:  # fenced, as the verifier's
             features = dict(pool.features)
             result = run_program(_RLIMIT_PROBE, [""], runs=1, drop=0, pool=pool)
     except (FasterPyError, OSError, RuntimeError) as exc:
@@ -95,7 +95,7 @@ def check_sandbox(limits: Limits | None = None) -> list[Check]:
     for line in result.stdouts[0].splitlines() if result.ok else ():
         name, _, value = line.partition(" ")
         seen[name] = int(value)
-    return [_network_check(features), _seccomp_check(features), _landlock_check(features),
+    return [_network_check(features), _seccomp_check(features), _landlock_check(features), _read_fence_check(features),
             _rlimits_check(limits, seen, result.status), _nproc_check(features, seen)]
 
 
@@ -131,6 +131,17 @@ def _landlock_check(features: dict[str, Any]) -> Check:
     return Check(name, "warn", "unavailable: generated code can write and delete files anywhere you can",
                  "use Linux 5.13 or newer with Landlock enabled (landlock in /sys/kernel/security/lsm, "
                  "else add it to the lsm= boot parameter)")
+
+
+def _read_fence_check(features: dict[str, Any]) -> Check:
+    name = "sandbox: read fence"
+    if features.get("read_fenced"):
+        return Check(name, "ok", "a candidate reads only the interpreter, its libraries, the project folder "
+                     "and its test inputs (Landlock read rules)")
+    return Check(name, "warn", "unavailable: a candidate can read any file you can (~/.ssh, tokens) and print it "
+                 "into feedback a hosted model may see; writes and network stay fenced as above",
+                 "use Linux 5.13 or newer with Landlock enabled (landlock in /sys/kernel/security/lsm), "
+                 "or use a local model")
 
 
 def _rlimits_check(limits: Limits, seen: dict[str, int], status: str) -> Check:

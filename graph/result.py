@@ -18,7 +18,7 @@ class Attempt:
     target: str
     number: int
     candidate: int
-    status: str  # a harness.verify.Verdict status: accepted | wrong_output | exception | timeout | slower | no_code | error
+    status: str  # a harness.verify.Verdict status: accepted | wrong_output | exception | timeout | slower | thin_evidence | no_code | error
     feedback: str = ""
     speedup: float | None = None
     ci_low: float | None = None
@@ -27,11 +27,32 @@ class Attempt:
     runtime_after: float | None = None
     tests_passed: int = 0
     tests_total: int = 0
+    checks: int = 0  # inputs the candidate was checked on, captured and generated (0: not counted)
+    coverage: float | None = None  # share (0..1) of the original targets' lines the checks executed
+    thin_evidence: bool = False  # coverage below the min_coverage_warn setting
+    uncovered: dict[str, list[int]] = field(default_factory=dict)  # target → lines no check executed
     code: str = ""
 
     @property
     def accepted(self) -> bool:
         return self.status == "accepted"
+
+    def evidence(self) -> str:
+        """What the verdict rests on, e.g. "42 checks, 91 % of lines" ("-" before any check)."""
+        if self.checks:
+            checks = f"{self.checks} checks"
+        elif not self.tests_total:
+            return "-"
+        else:
+            checks = f"{self.tests_passed} checks" if self.tests_passed == self.tests_total \
+                else f"{self.tests_passed}/{self.tests_total} checks"
+        return checks if self.coverage is None else f"{checks}, {self.coverage * 100:.0f} % of lines"
+
+    def uncovered_text(self, limit: int = 12) -> str:
+        """The lines no check executed, e.g. "unique_skus: 14, 15" (empty when none are known)."""
+        parts = [f"{t}: {', '.join(map(str, lines[:limit]))}" + (" …" if len(lines) > limit else "")
+                 for t, lines in self.uncovered.items() if lines]
+        return "; ".join(parts)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Attempt:
@@ -63,6 +84,14 @@ class TargetResult:
     @property
     def runtime_after(self) -> float | None:
         return self.best.runtime_after if self.best else None
+
+    @property
+    def coverage(self) -> float | None:
+        return self.best.coverage if self.best else None
+
+    @property
+    def thin_evidence(self) -> bool:
+        return bool(self.best and self.best.thin_evidence)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TargetResult:
@@ -116,4 +145,6 @@ class OptimizeResult:
             d.pop("original_source")
         for t, td in zip(self.targets, d["targets"], strict=True):
             td["speedup"] = t.speedup
+            td["coverage"] = t.coverage
+            td["thin_evidence"] = t.thin_evidence
         return d

@@ -1,12 +1,12 @@
-"""The warm worker process. Run as `python -I _worker.py SCRATCH_ROOT [--network]`; standard library only.
+"""The warm worker process. Run as `python -I _worker.py SCRATCH_ROOT [--network] [--read-fence --read-root=PATH ...]`; standard library only.
 
 One worker serves one request at a time from the pool over its stdin/stdout (8-byte length + pickle;
 both ends are ours). It never runs untrusted code itself: for every run it forks a child that applies
 the limits, enters the sandbox and executes the program, so nothing a program does (globals,
 sys.modules, builtins, monkeypatches, cwd, open files, environment) survives into the next run.
 The sandbox layers that never change between runs (network namespace, Landlock domain of the
-worker's private scratch directory, no_new_privs) are entered once by the worker itself and
-inherited; each child adds only its rlimits and seccomp filter. Every Python line a child runs
+worker's private scratch directory, and with --read-fence the folders it may read, no_new_privs)
+are entered once by the worker itself and inherited; each child adds only its rlimits and seccomp filter. Every Python line a child runs
 before the program is a cost paid on every run (copy-on-write page faults), hence the terse setup.
 
 Child → worker reports travel over a pipe as frames: 1 tag byte (b"J" JSON header, b"B" raw bytes,
@@ -72,6 +72,7 @@ CTL_HEAD = struct.Struct("<Q")
 FEATURES: dict[str, bool | int] = {}
 SCRATCH_ROOT = ""
 ALLOW_NETWORK = False
+READ_ROOTS: list[str] | None = None  # None: reads are not fenced
 
 
 # ----------------------------------------------------------------------------- pool protocol
@@ -352,11 +353,16 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def landlock_ruleset(writable_dir: str, abi: int, network: bool = False) -> int:
-    """A ruleset fd that allows writing only inside `writable_dir` (and to /dev/null); reading stays
-    allowed everywhere. With ABI >= 4 it also denies TCP bind/connect unless `network`, with
-    ABI >= 6 signals and abstract unix sockets to processes outside the sandbox. Returns -1 when it
-    cannot be built."""
+_READ_FILE, _READ_DIR = 1 << 2, 1 << 3
+
+
+def landlock_ruleset(writable_dir: str, abi: int, network: bool = False,
+                     read_roots: list[str] | None = None) -> int:
+    """A ruleset fd that allows writing only inside `writable_dir` (and to /dev/null). Reading stays
+    allowed everywhere when `read_roots` is None; otherwise only beneath `writable_dir`, /dev/null and
+    each of `read_roots` (a directory with all below it, or one file). With ABI >= 4 it also denies
+    TCP bind/connect unless `network`, with ABI >= 6 signals and abstract unix sockets to processes
+    outside the sandbox. Returns -1 when it cannot be built."""
     if abi < 1:
         return -1
     file_rights = 1 << 1  # WRITE_FILE
@@ -366,16 +372,22 @@ def landlock_ruleset(writable_dir: str, abi: int, network: bool = False) -> int:
     if abi >= 3:
         file_rights |= 1 << 14  # TRUNCATE
         dir_rights |= 1 << 14
-    attr = _RulesetAttr(dir_rights, 0b11 if abi >= 4 and not network else 0, 0b11 if abi >= 6 else 0)
+    handled = dir_rights
+    rules = [(writable_dir, dir_rights), (os.devnull, file_rights)]
+    if read_roots is not None:
+        handled |= _READ_FILE | _READ_DIR
+        rules = [(writable_dir, dir_rights | _READ_FILE | _READ_DIR), (os.devnull, file_rights | _READ_FILE)]
+        rules += [(root, _READ_FILE | (_READ_DIR if os.path.isdir(root) else 0)) for root in read_roots]
+    attr = _RulesetAttr(handled, 0b11 if abi >= 4 and not network else 0, 0b11 if abi >= 6 else 0)
     size = 8 if abi < 4 else (16 if abi < 6 else 24)
     ruleset = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return -1
-    for path, rights in ((writable_dir, dir_rights), (os.devnull, file_rights)):
+    for path, rights in rules:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            continue
+            continue  # a root that does not exist needs no rule
         rule = _PathBeneath(rights, fd)
         ok = _libc.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0))
         os.close(fd)
@@ -384,6 +396,20 @@ def landlock_ruleset(writable_dir: str, abi: int, network: bool = False) -> int:
             return -1
     os.set_inheritable(ruleset, False)
     return int(ruleset)
+
+
+# What the interpreter, its libraries and the dynamic loader read (besides the worker's own sys.path
+# and prefixes): the candidate may import any of them, or load a C extension, inside its run.
+SYSTEM_READ_ROOTS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
+                     "/etc/localtime", "/usr/share/zoneinfo", "/dev/urandom", "/dev/zero",
+                     "/sys/devices/system/cpu")
+
+
+def read_roots(user_roots: list[str]) -> list[str]:
+    """Everything a fenced run may read: the interpreter and its libraries, then `user_roots`."""
+    prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    roots = [*prefixes, *(p for p in sys.path if p), *SYSTEM_READ_ROOTS, *user_roots]
+    return [r for r in dict.fromkeys(roots) if os.path.exists(r)]
 
 
 def landlock_restrict(ruleset: int) -> bool:
@@ -446,12 +472,18 @@ def _enter_scratch() -> None:
     _SCRATCH = _make_dir("w")
     os.chdir(_SCRATCH)
     os.environ.update(HOME=_SCRATCH, TMPDIR=_SCRATCH, PWD=_SCRATCH)  # a program's tempfile uses it
+    FEATURES["read_fenced"] = False
     if FEATURES.get("landlock"):
-        ruleset = landlock_ruleset(_SCRATCH, int(FEATURES["landlock"]), network=ALLOW_NETWORK)
+        fence = READ_ROOTS if FEATURES.pop("read_fence_works", False) else None
+        ruleset = landlock_ruleset(_SCRATCH, int(FEATURES["landlock"]), network=ALLOW_NETWORK,
+                                   read_roots=None if fence is None else read_roots(fence))
         if ruleset < 0 or not landlock_restrict(ruleset):
             FEATURES["landlock"] = 0
+        else:
+            FEATURES["read_fenced"] = fence is not None
         if ruleset >= 0:
             os.close(ruleset)
+    FEATURES.pop("read_fence_works", None)
 
 
 def _make_dir(prefix: str) -> str:
@@ -972,9 +1004,11 @@ def handle_function(req: dict) -> dict:
 
 # ----------------------------------------------------------------------------- main loop
 def main() -> None:
-    global SCRATCH_ROOT, _SECCOMP, ALLOW_NETWORK
+    global SCRATCH_ROOT, _SECCOMP, ALLOW_NETWORK, READ_ROOTS
     SCRATCH_ROOT = sys.argv[1]
     ALLOW_NETWORK = allow_network = "--network" in sys.argv[2:]
+    if "--read-fence" in sys.argv[2:]:
+        READ_ROOTS = [a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("--read-root=")]
     # Keep the pool's pipes on high fds and park fds 0, 1 and 3 on /dev/null: nothing we import can
     # write into the protocol, and fds 0-3 stay free for each run's streams (see run_forked).
     global _PARKED
@@ -994,7 +1028,7 @@ def main() -> None:
     _SECCOMP = _prebuild_seccomp()
     FEATURES["seccomp"] = _probe_seccomp()
     FEATURES["nproc_limit"] = os.getuid() != 0
-    FEATURES["landlock"] = _probe_landlock()
+    FEATURES["landlock"], FEATURES["read_fence_works"] = _probe_landlock()
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -1033,26 +1067,34 @@ def main() -> None:
         ctl_send(ctl_out, resp)
 
 
-def _probe_landlock() -> int:
-    """The Landlock ABI when a throwaway child, restricted to a temp dir, can write there and
-    nowhere else; 0 otherwise."""
+def _probe_landlock() -> tuple[int, bool]:
+    """(the Landlock ABI when a throwaway child, restricted to a temp dir, can write there and
+    nowhere else, else 0; whether that child could also read there and nowhere else)."""
     abi = landlock_abi()
     if abi < 1:
-        return 0
+        return 0, False
     inside = _make_dir("probe-")
     outside = _make_dir("probe-out-")
-    ruleset = landlock_ruleset(inside, abi)
+    secret = os.path.join(outside, "secret")
+    open(secret, "w").close()
+    ruleset = landlock_ruleset(inside, abi, read_roots=[])
     if ruleset < 0:
-        return 0
+        return 0, False
     pid = os.fork()
     if pid == 0:
         try:
             if not landlock_restrict(ruleset):
                 os._exit(2)
             open(os.path.join(inside, "ok"), "w").close()
+            open(os.path.join(inside, "ok")).close()
             try:
                 open(os.path.join(outside, "no"), "w").close()
                 os._exit(3)
+            except PermissionError:
+                pass
+            try:
+                open(secret).close()
+                os._exit(5)  # writes are fenced, reads are not
             except PermissionError:
                 os._exit(0)
         except BaseException:
@@ -1061,7 +1103,8 @@ def _probe_landlock() -> int:
     os.close(ruleset)
     _remove_tree(inside)
     _remove_tree(outside)
-    return abi if os.waitstatus_to_exitcode(status) == 0 else 0
+    code = os.waitstatus_to_exitcode(status)
+    return (abi if code in (0, 5) else 0), code == 0
 
 
 def _probe_seccomp() -> bool:

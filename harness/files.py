@@ -1,18 +1,22 @@
-"""File helpers every layer shares: atomic replacement with an optional backup, JSON-lines files read
-and appended, and file digests.
+"""File helpers every layer shares: atomic replacement with an optional backup, a checked and locked
+replacement of a user's file (`replace_checked`), JSON-lines files read and appended, and file digests.
 
-Atomic means a reader (or a crash) sees the old file or the new one, never half of either: the data
-goes to a temporary file beside the target, is fsynced, and moves onto it with `os.replace`."""
+Atomic means a reader (or a crash, even `kill -9`) sees the old file or the new one, never half of
+either: the data goes to a temporary file beside the target, is fsynced, and moves onto it with
+`os.replace` (the folder is fsynced after). A full disk (ENOSPC, EDQUOT) leaves the target untouched
+and is one FasterPyError line saying so."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import gzip
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -51,20 +55,110 @@ def replacing(path: str | os.PathLike[str], *, mode_from: Path | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     source = mode_from if mode_from is not None else path
     mode = source.stat().st_mode & 0o7777 if source.exists() else _new_file_mode()
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _no_space_is_one_line(path):
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if backup is not None and path.exists():
-            target = backup_path(path) if backup == "numbered" else path.with_name(path.name + ".bak")
-            shutil.copy2(path, target)
-        os.replace(tmp, path)
+        with _no_space_is_one_line(path):
+            yield tmp
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            if backup is not None and path.exists():
+                target = backup_path(path) if backup == "numbered" else path.with_name(path.name + ".bak")
+                atomic_write(target, path.read_bytes(), mode_from=path)  # whole, or not there
+                shutil.copystat(path, target)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class NoSpaceError(FasterPyError):
+    """The disk (or quota) was full: nothing was replaced."""
+
+    @classmethod
+    def of(cls, path: Path, reason: str = "No space left on device") -> NoSpaceError:
+        return cls(f"no space left on the disk of {path} ({reason}) — {path.name} is untouched; "
+                   "free some space and try again")
+
+
+@contextmanager
+def _no_space_is_one_line(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise NoSpaceError.of(path, os.strerror(exc.errno)) from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (a power cut after it keeps the new name)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a folder; the rename itself is still atomic
+        pass
+    finally:
+        os.close(fd)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file `exclusive` takes for `path`: `.NAME.lock` beside it."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextmanager
+def exclusive(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an advisory lock (flock) on `path`'s lock file for the block, so two sessions never
+    replace the same file at once: the second raises FasterPyError at once instead of waiting. The
+    kernel drops the lock when its holder dies (kill -9 included); the lock file is removed after."""
+    path = Path(path)
+    lock = lock_path(path)
+    busy = FasterPyError(f"{path.name} is being written by another FasterPy session — nothing written; "
+                         "let it finish, then run again")
+    with _no_space_is_one_line(path):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        try:  # the holder before us may have removed the file we opened: that lock guards nothing
+            if os.stat(lock).st_ino != os.fstat(fd).st_ino:
+                raise busy
+        except FileNotFoundError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)  # still locked: whoever opened it now sees a stale inode
+    finally:
+        os.close(fd)
+
+
+def replace_checked(path: str | os.PathLike[str], data: bytes, check: Callable[[bytes], None]) -> Path:
+    """Replace a user's file with `data`, keeping its old bytes in a numbered backup (see
+    `backup_path`); returns the backup's path. Under `exclusive(path)`: read the current bytes, let
+    `check(current)` raise to refuse (e.g. the file changed on disk since it was read), write the
+    backup atomically, then replace the file atomically. A crash at any point leaves the file old or
+    new, never mixed, and a new file only once its backup is complete."""
+    path = Path(path)
+    with exclusive(path):
+        current = path.read_bytes()
+        check(current)
+        backup = backup_path(path)
+        try:
+            atomic_write(backup, current, mode_from=path)
+        except NoSpaceError:
+            raise NoSpaceError.of(path) from None  # name the user's file, not its backup
+        atomic_write(path, data)
+    return backup
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode_from: Path | None = None, *,

@@ -2,11 +2,12 @@
 
 Public API (stable):
 
-    WorkerPool(workers=None, limits=Limits(), preload=(), network=False)
+    WorkerPool(workers=None, limits=Limits(), preload=(), network=False, read_roots=None)
         .submit(request) -> concurrent.futures.Future[dict]   thread-safe
         .call(request) -> dict                                 submit + wait
-        .size, .features, .worker_pids(), .close(); a context manager
-    shared_pool(workers=None) -> WorkerPool   the process-wide pool of that size (None: the machine's),
+        .size, .features, .read_roots, .worker_pids(), .close(); a context manager
+    shared_pool(workers=None, read_roots=None) -> WorkerPool   the process-wide pool of that size and
+                                      those read roots (None: the machine's size; reads not fenced),
                                       created on first use, closed at exit, re-created after close_all()
     default_pool() -> WorkerPool      shared_pool(): the pool run_program/call_function use by default
     close_all() -> int                close every open pool of this process (e.g. on cancel)
@@ -15,7 +16,10 @@ Public API (stable):
 Requests are plain dicts built by harness.program and harness.function; callers normally use
 `run_program` / `call_function` rather than `submit`. Each worker is `python -I harness/_worker.py`:
 isolated mode (no PYTHON* variables, no user site, no script dir on sys.path), a scrubbed
-environment, its own network namespace where the OS allows. A worker that dies (killed from outside,
+environment, its own network namespace where the OS allows. With `read_roots` (a sequence, even an
+empty one) a run may read only the interpreter and its libraries, its scratch directory and those
+folders or files (Landlock, applied once per worker at start, so it costs no time per run);
+`features["read_fenced"]` says whether the kernel let that happen. A worker that dies (killed from outside,
 or a harness bug) is detected by EOF on its pipe and replaced; the request is retried once on the
 fresh worker.
 """
@@ -70,10 +74,13 @@ def machine_workers() -> int:
 class _Worker:
     """One worker process and its two pipes. Used by one thread at a time."""
 
-    def __init__(self, scratch_root: str, preload: Sequence[str], network: bool):
+    def __init__(self, scratch_root: str, preload: Sequence[str], network: bool,
+                 read_roots: tuple[str, ...] | None = None):
         args = [sys.executable, "-I", str(_WORKER_SCRIPT), scratch_root]
         if network:
             args.append("--network")
+        if read_roots is not None:
+            args += ["--read-fence", *(f"--read-root={root}" for root in read_roots)]
         if preload:
             args.append("--preload=" + ",".join(preload))
         env = {
@@ -191,6 +198,7 @@ class WorkerPool:
         limits: Limits | None = None,
         preload: Sequence[str] = (),
         network: bool = False,
+        read_roots: Sequence[str | os.PathLike[str]] | None = None,
     ):
         self.size = int(workers) if workers else machine_workers()
         if self.size < 1:
@@ -198,6 +206,7 @@ class WorkerPool:
         self.limits = limits or Limits()
         self._preload = tuple(preload)
         self._network = network
+        self.read_roots = normalize_roots(read_roots)
         self._scratch = tempfile.mkdtemp(prefix="fasterpy-sandbox-", dir=_scratch_parent())
         os.chmod(self._scratch, 0o700)
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -207,7 +216,7 @@ class WorkerPool:
         self.respawns = 0
         try:
             # Start every worker first, then wait: their start-ups overlap.
-            starting = [_Worker(self._scratch, self._preload, self._network) for _ in range(self.size)]
+            starting = [_Worker(self._scratch, self._preload, self._network, self.read_roots) for _ in range(self.size)]
             for worker in starting:
                 with self._lock:
                     self._all.append(worker)
@@ -225,7 +234,7 @@ class WorkerPool:
         _open_pools.add(self)
 
     def _add_worker(self) -> _Worker:
-        worker = _Worker(self._scratch, self._preload, self._network).wait_ready()
+        worker = _Worker(self._scratch, self._preload, self._network, self.read_roots).wait_ready()
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
@@ -312,7 +321,18 @@ class WorkerPool:
             pass
 
 
-_shared: dict[int, WorkerPool] = {}
+def normalize_roots(roots: Sequence[str | os.PathLike[str]] | None) -> tuple[str, ...] | None:
+    """Read roots as absolute, resolved, sorted, de-duplicated paths (None stays None: no fence)."""
+    if roots is None:
+        return None
+    return tuple(sorted({os.path.realpath(os.fspath(r)) for r in roots}))
+
+
+#: Fenced process-wide pools kept open at once; the least recently used one beyond this is closed
+#: (one per project a long session touched would otherwise keep a worker each).
+MAX_FENCED_SHARED = 4
+
+_shared: dict[tuple[int, tuple[str, ...] | None], WorkerPool] = {}
 _shared_lock = threading.Lock()
 _open_pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
@@ -331,16 +351,23 @@ def close_all() -> int:
     return closed
 
 
-def shared_pool(workers: int | None = None) -> WorkerPool:
-    """The process-wide pool with `workers` workers (None: one per CPU), created on first use and
-    closed at exit. The verifier uses shared_pool(1): on one worker, an original and its candidate
-    run under the same hash seed, so set and dict orders of strings agree."""
+def shared_pool(workers: int | None = None,
+                read_roots: Sequence[str | os.PathLike[str]] | None = None) -> WorkerPool:
+    """The process-wide pool with `workers` workers (None: one per CPU) and those read roots (None:
+    reads not fenced; see WorkerPool), created on first use and closed at exit. The verifier uses
+    shared_pool(1, roots): on one worker, an original and its candidate run under the same hash
+    seed, so set and dict orders of strings agree."""
     size = int(workers) if workers else machine_workers()
+    key = (size, normalize_roots(read_roots))
     with _shared_lock:
-        pool = _shared.get(size)
+        pool = _shared.pop(key, None)  # re-inserted last: the dict's order is least recently used first
         if pool is None or pool._closed:
-            pool = _shared[size] = WorkerPool(workers=size)
+            pool = WorkerPool(workers=size, read_roots=key[1])
             atexit.register(pool.close)
+        _shared[key] = pool
+        fenced = [k for k in _shared if k[1] is not None]
+        for old in fenced[:-MAX_FENCED_SHARED]:
+            _shared.pop(old).close()
         return pool
 
 

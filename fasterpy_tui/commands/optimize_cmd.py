@@ -101,6 +101,15 @@ def _event_printer(console: Any):
     return show
 
 
+def _notice_printer(console: Any):
+    """Without --verbose only one-line notices (e.g. how to install the missing model) are shown."""
+    def show(event: Any) -> None:
+        if event.data.get("notice"):
+            console.print(event.message, highlight=False, markup=False)
+
+    return show
+
+
 def _fmt_speedup(a: Any) -> str:
     if a.speedup is None:
         return "-"
@@ -134,22 +143,25 @@ def print_result(result: Any, console: Any) -> None:
         else:
             console.print("[dim]no suggestions retrieved[/dim]")
         table = Table(title="Attempts", title_justify="left")
-        for col in ("#", "status", "speedup [95% CI]", "tests", "feedback"):
+        for col in ("#", "status", "speedup [95% CI]", "evidence", "feedback"):
             table.add_column(col)
         for a in t.attempts:
             first = a.feedback.strip().splitlines()[0] if a.feedback.strip() else ""
-            tests = f"{a.tests_passed}/{a.tests_total}" if a.tests_total else "-"
             style = "green" if a.accepted else ""
             table.add_row(f"{a.number}.{a.candidate}", f"[{style}]{a.status}[/{style}]" if style else a.status,
-                          _fmt_speedup(a), tests, escape(first[:100]))
+                          _fmt_speedup(a), escape(a.evidence()), escape(first[:100]))
         console.print(table)
         if t.best is not None:
             b = t.best
             console.print(
                 f"[bold green]verified {b.speedup:.2f}× faster[/bold green] (95% CI {b.ci_low:.2f}–{b.ci_high:.2f}), "
                 f"{_fmt_seconds(b.runtime_before)} → {_fmt_seconds(b.runtime_after)}, "
-                f"{b.tests_passed}/{b.tests_total} checks passed"
+                f"on {escape(b.evidence())}"
             )
+            if b.thin_evidence:
+                console.print(f"[bold yellow]thin evidence:[/bold yellow] the checks execute only "
+                              f"{b.coverage * 100:.0f} % of the original's lines (never run: "
+                              f"{escape(b.uncovered_text())}) — add inputs that reach them (--driver, --test-cmd)")
         else:
             console.print("[bold yellow]no verified improvement[/bold yellow] — kept the original:")
             for r in t.reasons[:6]:
@@ -173,6 +185,7 @@ def optimize_command(
     input_files: list[Path] = INPUT_OPT,
     driver: str | None = typer.Option(None, "--driver", help="Command whose run supplies the functions' inputs, e.g. \"python bench.py\" or \"pytest tests/x.py\" (default: the file's __main__ block)."),
     test_cmd: str | None = typer.Option(None, "--test-cmd", help="Your tests, also run against the candidate in a temporary copy of the project."),
+    min_coverage: float | None = typer.Option(None, "--min-coverage", metavar="X", help="Reject a faster candidate when the checks execute less than this share (0–1) of the original's lines."),
     write: bool = typer.Option(False, "--write", help="Apply a verified improvement to FILE (backup: FILE.bak)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Stream progress events to stderr."),
@@ -181,6 +194,7 @@ def optimize_command(
     kb: Path | None = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
     retrieval: bool | None = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
     attempts: int | None = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
+    budget: float | None = typer.Option(None, "--budget", min=0.001, metavar="SECONDS", help="Search time per target (default 180)."),
     threshold: float | None = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
     mode: str | None = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
     run_timeout: float | None = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run (default 10)."),
@@ -201,10 +215,11 @@ def optimize_command(
     err = Console(stderr=True)
     out = Console(stderr=True) if as_json else Console()
     cancel = threading.Event()
-    on_event = _event_printer(err) if verbose else None
+    on_event = _event_printer(err) if verbose else _notice_printer(err)
     overrides = _config_overrides(kb, retrieval, attempts, threshold, mode, run_timeout, state_db, seed,
                                   generation_overrides or {})
-    overrides.update({"driver": driver, "test_cmd": test_cmd, "learn": True if learn else None})
+    overrides.update({"budget_s": budget, "driver": driver, "test_cmd": test_cmd, "min_coverage": min_coverage,
+                      "learn": True if learn else None})
     if changed and ref is None and file is not None and not file.exists() and file.suffix != ".py":
         file, ref = None, str(file)  # `--changed main`: the one positional is the ref, not a file
     if ref is not None and not changed:

@@ -1,4 +1,5 @@
-"""Why a candidate can be trusted: tests passed, speedup with its confidence interval, runtimes."""
+"""Why a candidate can be trusted: checks passed and the share of the original's lines they run,
+speedup with its confidence interval, runtimes."""
 
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ class EvidencePanel(Static):
         grid.add_column()
         grid.add_row("target", f"{candidate.target} ({candidate.label})" if candidate.label else candidate.target)
         grid.add_row("verdict", Text(v.status, style=status_style))
-        grid.add_row("tests passed", f"{v.tests_passed}/{v.tests_total}" if v.tests_total else "-")
+        grid.add_row("evidence", v.evidence())
+        if v.thin_evidence:
+            grid.add_row("", Text(f"thin evidence: lines never run — {v.uncovered_text()}", style="bold yellow"))
         grid.add_row("speedup", fmt_speedup(v.speedup, v.ci_low, v.ci_high))
         grid.add_row("runtime", f"{fmt_seconds(v.runtime_before)} → {fmt_seconds(v.runtime_after)}")
         if candidate.mode:

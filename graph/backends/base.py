@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol, runtime_checkable
 
+DEFAULT_CASCADE = ["rules", "llamacpp"]  # the default generation: free rule rewrites, then the packaged model
+
 
 @dataclass
 class GenerationConfig:
     """How to generate. `backend` empty (or "auto") picks one from the other fields: a base URL
     means `openai`, a model means `llamacpp` for GGUF files / packaged names (when llama-cpp-python
-    is installed) or `transformers`, and nothing at all means the offline `rules` engine."""
+    is installed) or `transformers`, and nothing at all means the `cascade`: the backends named in
+    `cascade`, in order (rules first, then the packaged model; rules alone while it is not installed)."""
 
     backend: str = ""
     model: str | None = None
@@ -29,6 +32,7 @@ class GenerationConfig:
     context_tokens: int = 4096  # llama.cpp context window
     retries: int = 3  # openai: retries on 429/5xx before giving up
     replay_column: str = "generated_answers"  # replay: the JSONL column holding candidates
+    cascade: list[str] = field(default_factory=lambda: list(DEFAULT_CASCADE))  # cascade: its backends, in order
 
     def with_overrides(self, **overrides: Any) -> GenerationConfig:
         """A copy with the given fields replaced; None values mean "not given" and are ignored."""
@@ -39,7 +43,11 @@ class GenerationConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def cache_key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return tuple(_hashable(getattr(self, f.name)) for f in fields(self))
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass
@@ -57,6 +65,11 @@ class GenerationRequest:
     # A threading.Event: once set, a backend stops generating as soon as it can (the model backends
     # within a token or so; the openai backend stops waiting for the server) and returns what it has.
     cancel: Any = None
+    # Diversity within an attempt: candidate i is sampled at temperatures[i] where a backend can
+    # (empty = the config's temperature); `variant` numbers an attempt's differing requests (0 = the
+    # first): a backend offsets its seed by it, and a cascade runs its free rules stage only for 0.
+    temperatures: Sequence[float] = ()
+    variant: int = 0
 
 
 def cancelled(request: GenerationRequest) -> bool:
@@ -70,6 +83,8 @@ class GenerationStats:
     candidates: int = 0
     completion_tokens: int = 0
     prompt_tokens: int = 0
+    # prompt tokens actually run through the model (the rest came from a KV cache); None = not counted
+    prompt_tokens_evaluated: int | None = None
     seconds: float = 0.0
     first_candidate_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,7 @@ BackendFactory = Callable[[GenerationConfig], Backend]
 _ALIASES = {"hf": "transformers", "llama.cpp": "llamacpp", "llama-cpp": "llamacpp", "offline": "rules"}
 
 _instances: dict[tuple, Backend] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the cascade builds its stages through get_backend
 
 
 def available_backends() -> list[str]:
@@ -43,7 +43,7 @@ def describe_backend(name: str) -> str:
     """What backend `name` reads, one `field: meaning` line each, for help texts and tooltips; a
     backend that cannot be loaded is described by its one-line error."""
     if name.strip().lower() in ("", "auto"):
-        return "auto: the backend is chosen from the model and base URL"
+        return "auto: the backend is chosen from the model and base URL (neither: the cascade of rules and the packaged model)"
     try:
         options = backend_options(name)
     except FasterPyError as exc:
@@ -65,7 +65,7 @@ def resolve_backend_name(config: GenerationConfig) -> str:
     if config.base_url:
         return "openai"
     if not config.model:
-        return "rules"
+        return "cascade"  # rules, then the packaged model (rules alone while it is not installed)
     from graph.backends.models import KNOWN_MODELS
 
     model = config.model

@@ -37,6 +37,7 @@ class RunContext:
     _config_key: int | None = field(default=None, repr=False)
     _captured: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
     _tests: tuple[list[str], list[str] | None] | None = field(default=None, repr=False)
+    notices: set[str] = field(default_factory=set, repr=False)  # one-line notices already shown (say each once)
 
     def __enter__(self) -> RunContext:
         return self
@@ -49,6 +50,12 @@ class RunContext:
     def emit(self, node: str, message: str, target: str | None = None, step: int | None = None,
              total: int | None = None, **data: Any) -> None:
         self.on_event(ProgressEvent(node=node, message=message, target=target, step=step, total=total, data=data))
+
+    def notice(self, node: str, message: str | None, target: str | None = None) -> None:
+        """Emit `message` once per process (e.g. how to install a missing model)."""
+        if message and message not in self.notices:
+            self.notices.add(message)
+            self.emit(node, message, target, notice=message)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -107,6 +114,9 @@ class RunContext:
             threshold=cfg.speedup_threshold, repeats=cfg.repeats, max_repeats=max(3 * cfg.repeats, 24),
             timeout_s=cfg.timeout_s, memory_mb=cfg.memory_mb, float_rel_tol=cfg.float_tolerance,
             float_abs_tol=cfg.float_tolerance, test_cmd=cfg.test_cmd,
+            min_coverage_warn=cfg.min_coverage_warn, min_coverage=cfg.min_coverage,
+            generated_inputs=cfg.generated_inputs, generated_seed=cfg.generated_seed,
+            generated_budget_s=cfg.generated_budget_s,
         )
 
     def reset_run(self) -> None:

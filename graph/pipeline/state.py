@@ -45,3 +45,7 @@ class PipelineState(TypedDict, total=False):
     candidates: list[str | None]  # code extracted from this attempt's replies (None: no code)
     attempts: Annotated[list[dict[str, Any]], operator.add]  # graph.result.Attempt as dicts, this group so far
     feedback: Annotated[list[str], keep_recent]  # verifier messages fed back to the next generation
+    origins: list[str]  # per candidate: the cascade stage that wrote it ("rules", "llamacpp", …; "" = unknown)
+    hot_lines: list[dict[str, Any]]  # the original's line profile: harness.verify.hotlines.HotLine as dicts
+    examples: list[dict[str, str]]  # prompt mode "examples": retrieved {"slow": …, "fast": …} pairs
+    search_s: Annotated[float, operator.add]  # seconds generate + verify spent on this group (the --budget)

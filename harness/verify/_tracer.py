@@ -510,6 +510,117 @@ def main(spec_path):
 
 
 # --------------------------------------------------------------------------------------------------
+# line tracing (coverage of the evidence): on a replay of the original, and in the user's tests
+
+
+class LineRecorder:
+    """Records the lines executed inside the target functions of one file (their nested functions
+    and comprehensions included; targets=None: all of the file's code, under the key "").
+    A code object stops being traced once all its lines were seen."""
+
+    def __init__(self, path, targets):
+        self.raw_path = path  # a pseudo file name ("main.py" of a program) matches as it is
+        self.path = os.path.realpath(path) if path else path
+        self.targets = [""] if targets is None else list(targets)
+        self.lines = {t: set() for t in self.targets}
+        self._files = {}  # co_filename → is it the target file
+        self._codes = {}  # code object → (target, its lines not seen yet), or None when not a target's
+
+    def _owner(self, code):
+        if code in self._codes:
+            return self._codes[code]
+        entry = None
+        name = code.co_filename
+        same = self._files.get(name)
+        if same is None:
+            same = self._files[name] = name in (self.raw_path, self.path) or _same_file(name, self.path)
+        if same:
+            qual = getattr(code, "co_qualname", code.co_name)
+            for t in self.targets:
+                if not t or qual == t or qual.startswith(t + "."):
+                    entry = (t, {line for _, _, line in code.co_lines() if line is not None})
+                    break
+        self._codes[code] = entry
+        return entry
+
+    def global_trace(self, frame, event, arg):
+        if event != "call":
+            return None
+        entry = self._owner(frame.f_code)
+        if entry is None or not entry[1]:
+            return None
+        return self._local_trace
+
+    def _local_trace(self, frame, event, arg):
+        if event == "line":
+            entry = self._codes.get(frame.f_code)
+            if entry is not None:
+                self.lines[entry[0]].add(frame.f_lineno)
+                entry[1].discard(frame.f_lineno)
+                if not entry[1]:
+                    frame.f_trace_lines = False  # every line of this code seen: stop paying for it
+        return self._local_trace
+
+    def start(self):
+        sys.settrace(self.global_trace)
+        threading.settrace(self.global_trace)
+
+    def stop(self):
+        sys.settrace(None)
+        threading.settrace(None)
+
+    def as_lists(self):
+        return {t: sorted(v) for t, v in self.lines.items()}
+
+
+def _start_line_recorder_from_env():
+    """As the user's tests' sitecustomize: FASTERPY_TRACE_LINES is JSON {path, targets, out}; each
+    Python process writes the lines it saw to out/lines-<pid>.json at exit."""
+    spec = os.environ.get("FASTERPY_TRACE_LINES")
+    if not spec:
+        return
+    import atexit
+
+    spec = json.loads(spec)
+    rec = LineRecorder(spec["path"], spec["targets"])
+
+    def write():
+        rec.stop()
+        out = os.path.join(spec["out"], f"lines-{os.getpid()}.json")
+        try:
+            with open(out + ".tmp", "w") as fh:
+                json.dump(rec.as_lists(), fh)
+            os.replace(out + ".tmp", out)
+        except OSError:
+            pass
+
+    atexit.register(write)
+    rec.start()
+
+
+PROGRAM_LINES_MARKER = "__fasterpy_lines__ "
+
+
+def _trace_program(source, filename):
+    """Program mode: run `source` as __main__ under the LineRecorder; the executed lines go to
+    stderr as one marker line (stdout stays the program's)."""
+    rec = LineRecorder(filename, None)
+    code = compile(source, filename, "exec", dont_inherit=True)
+    main_globals = {"__name__": "__main__", "__file__": filename, "__builtins__": __builtins__}
+    rec.start()
+    try:
+        exec(code, main_globals)
+    finally:
+        rec.stop()
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        sys.stderr.write("\n" + PROGRAM_LINES_MARKER + json.dumps(sorted(rec.lines[""])) + "\n")
+        sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------------
 # replay (sandbox side): this file's text plus _TARGET_SOURCE/_TARGET_PATH is the harness "source"
 
 _loaded = None
@@ -568,13 +679,46 @@ def _resolve(mod, qualname):
     return getattr(owner, parts[-1])
 
 
-def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
+MODULE_STATE = "<module state>"  # the replay job that returns module_state_form instead of calling
+_STATE_TYPES = (type(None), bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def _is_state(value, module_name):
+    import collections
+
+    return isinstance(value, (_STATE_TYPES, collections.deque)) or type(value).__module__ == module_name
+
+
+def module_state_form(mod):
+    """{name: value form} of the module's data: its global variables and its classes' attributes
+    (`Class.attr`) that hold plain data or instances of its own classes — what a call can change
+    besides its arguments. Functions, classes, imported modules and library objects are left out."""
+    name = mod.__name__
+    state = {}
+    for key, value in list(vars(mod).items()):
+        if key.startswith("__"):
+            continue
+        if isinstance(value, type) and value.__module__ == name:
+            for attr, v in list(vars(value).items()):
+                if not attr.startswith("__") and _is_state(v, name):
+                    state[f"{key}.{attr}"] = value_form(v)
+        elif not isinstance(value, type) and _is_state(value, name):
+            state[key] = value_form(value)
+    return state
+
+
+def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True, trace_lines=False):
     """Call the target on the captured arguments; returns builtins only (value forms, runtimes).
-    Timing rounds pass outcome_wanted=False: only the runtimes come back."""
+    Timing rounds pass outcome_wanted=False: only the runtimes come back. trace_lines=True (never
+    for timing) adds "lines": the line numbers of the target's body that the first run executed.
+    The qualname MODULE_STATE returns {"state": module_state_form(…)} after the calls before it."""
     mod = _target_module()
+    if qualname == MODULE_STATE:
+        return {"state": module_state_form(mod), "runtimes": []}
     fn = _resolve(mod, qualname)
     runtimes = []
     outcome = None
+    lines = None
     for i in range(max(1, repeats)):
         args, kwargs = pickle.loads(args_pickle)  # fresh arguments each run: calls may mutate them
         tee = io.StringIO()
@@ -582,6 +726,10 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
         sys.stdout = tee
         exc = None
         result = None
+        recorder = LineRecorder(globals().get("_TARGET_PATH"), [qualname]) if trace_lines and i == 0 else None
+        old_trace = sys.gettrace()
+        if recorder is not None:
+            sys.settrace(recorder.global_trace)
         start = time.perf_counter()
         try:
             result = _drain(fn(*args, **kwargs))  # a generator's work happens when it is consumed
@@ -589,6 +737,9 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
             exc = e
         finally:
             elapsed = time.perf_counter() - start
+            if recorder is not None:
+                sys.settrace(old_trace)
+                lines = recorder.as_lists()[qualname]
             sys.stdout = old
         runtimes.append(elapsed)
         if i == 0 and not outcome_wanted:
@@ -602,6 +753,8 @@ def _fasterpy_replay(qualname, args_pickle, repeats=1, outcome_wanted=True):
                 "stdout": tee.getvalue(),
             }
     outcome["runtimes"] = runtimes
+    if lines is not None:
+        outcome["lines"] = lines
     return outcome
 
 

@@ -1,15 +1,18 @@
 """Program mode: a stdin→stdout candidate checked on test inputs (PIE layout or input files) against
-the expected outputs — or the original's — and timed against the original, interleaved."""
+the expected outputs — or the original's — and timed against the original, interleaved; the share of
+the original's lines the inputs execute is measured (harness.verify.coverage)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.compare import compare_runtimes
 from harness.errors import FasterPyError
 from harness.pie_tests import read_pie_tests
+from harness.verify.coverage import PROGRAM, LineCoverage, mark_verdict, program_lines, program_run_lines
 from harness.verify.verdict import (
     RunFailed,
     Verdict,
@@ -70,10 +73,11 @@ def _program_failure(test, index: int, total: int) -> Verdict:
 
 
 def verify_program(original: str, candidate: str, inputs: list[str], expected: list[str] | None = None,
-                   config: Any = None, pool: Any = None) -> Verdict:
+                   config: Any = None, pool: Any = None, read_roots: Sequence[str] = ()) -> Verdict:
     """Check a stdin→stdout candidate on `inputs`: correct (Eq. 3 accuracy 1.0 against `expected`, or
     the original's outputs when none) and faster beyond noise (interleaved, bootstrap lower bound).
-    Runs on `pool`, by default verify_pool()."""
+    Runs on `pool`, by default verify_pool(read_roots): the program may read only the interpreter, its
+    libraries and `read_roots` (e.g. sandbox_read_roots(the user's file, extra=[tests dir]))."""
     from harness.correctness import accuracy
     from harness.program import run_program
 
@@ -89,7 +93,7 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
     if expected is not None and len(expected) != total:
         raise FasterPyError(f"{total} test inputs but {len(expected)} expected outputs — give one output per input")
     orig_limits = cfg.limits()
-    pool = pool or verify_pool()
+    pool = pool or verify_pool(read_roots)
 
     def once(code: str, limits: Any, stop: bool = False):
         return run_program(code, inputs, runs=1, drop=0, limits=limits, pool=pool, stop_on_failure=stop)
@@ -118,6 +122,12 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
                            details={"test": i, "expected": want[-2000:], "got": t.stdout[-2000:]})
         passed += 1
 
+    coverage = None
+    if cfg.measure_coverage:  # the whole program's lines the test inputs execute (of the original)
+        coverage = LineCoverage({PROGRAM: program_lines(original)}, checks=passed)
+        coverage.add_all(program_run_lines(original, inputs, cfg.limits(max(cfg.timeout_s, 20 * slowest + 5.0)),
+                                           pool), "test inputs")
+
     def timed(code: str, limits: Any, who: str):
         def run() -> float:
             res = once(code, limits)
@@ -137,4 +147,4 @@ def verify_program(original: str, candidate: str, inputs: list[str], expected: l
                                confidence=cfg.confidence, statistic=cfg.statistic, max_repeats=cfg.max_repeats)
     except RunFailed as failed:
         return failed.verdict
-    return speed_verdict(est, passed, total, {"mode": "program"})
+    return mark_verdict(speed_verdict(est, passed, total, {"mode": "program"}), coverage, cfg, original)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -10,7 +11,7 @@ from harness.compare import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, SpeedupEstima
 from harness.textdiff import unified_diff
 from harness.verify.equality import Tolerance
 
-STATUSES = ("accepted", "wrong_output", "exception", "timeout", "slower", "no_code", "error")
+STATUSES = ("accepted", "wrong_output", "exception", "timeout", "slower", "thin_evidence", "no_code", "error")
 
 
 @dataclass
@@ -24,6 +25,9 @@ class Verdict:
     runtime_after: float | None = None
     tests_passed: int = 0
     tests_total: int = 0
+    checks: int = 0  # inputs both sides agreed on, captured and generated (0: not counted, see tests_passed)
+    coverage: float | None = None  # share of the original targets' lines the checks executed (0..1)
+    thin_evidence: bool = False  # coverage below VerifyConfig.min_coverage_warn
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -33,6 +37,8 @@ class Verdict:
     def describe(self) -> str:
         """One line for reports: status, tests and speedup with its interval."""
         parts = [self.status, f"{self.tests_passed}/{self.tests_total} checks"]
+        if self.coverage is not None:
+            parts.append(f"{self.coverage:.0%} of lines" + (" (thin evidence)" if self.thin_evidence else ""))
         if self.speedup is not None:
             parts.append(f"{self.speedup:.2f}× (95% CI {self.ci_low:.2f}–{self.ci_high:.2f})")
         return ", ".join(parts)
@@ -59,6 +65,12 @@ class VerifyConfig:
     test_cmd: str | None = None  # the user's tests, run against the candidate in a temp copy
     test_timeout_s: float = 300.0
     project_root: str | None = None  # what to copy for test_cmd (default: the file's project)
+    generated_inputs: int = 30  # function mode: inputs generated per target from the captured ones; 0 = none
+    generated_seed: int = 0  # the same seed generates the same inputs
+    generated_budget_s: float = 3.0  # the original's estimated time on all generated inputs (fewer when slow)
+    measure_coverage: bool = True  # function mode: trace which lines of the original the checks execute
+    min_coverage_warn: float = 0.6  # below this share of lines the result rests on thin evidence
+    min_coverage: float = 0.0  # below this share a faster candidate is rejected (thin_evidence)
     workers: int | None = None
 
     @classmethod
@@ -134,13 +146,14 @@ def speed_verdict(est: SpeedupEstimate, passed: int, total: int, details: dict[s
     return Verdict("slower", feedback, **common)
 
 
-def verify_pool() -> Any:
-    """The sandbox pool verification runs on when the caller passes none: harness.pool.shared_pool(1).
-    One worker, so an original and its candidate run under the same hash seed (set and dict orders
-    of strings agree) and their timing rounds never overlap."""
+def verify_pool(read_roots: Sequence[str] = ()) -> Any:
+    """The sandbox pool verification runs on when the caller passes none: harness.pool.shared_pool(1)
+    with reads fenced to the interpreter, its libraries and `read_roots` (see
+    project_tests.sandbox_read_roots). One worker, so an original and its candidate run under the
+    same hash seed (set and dict orders of strings agree) and their timing rounds never overlap."""
     from harness.pool import shared_pool
 
-    return shared_pool(1)
+    return shared_pool(1, read_roots=read_roots)
 
 
 class RunFailed(Exception):

@@ -1,4 +1,5 @@
-"""The diff view and the suggestions table as widgets: layout by width, hunk picking, sorting."""
+"""The diff view, the suggestions table and the evidence panel as widgets: layout by width, hunk
+picking, sorting, the checks and line coverage a verdict rests on."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import asyncio
 from textual.app import App
 
 from fasterpy_tui.hunks import compute_hunks
+from fasterpy_tui.review import Candidate
 from fasterpy_tui.widgets.diff_view import DiffView
+from fasterpy_tui.widgets.evidence_panel import EvidencePanel
 from fasterpy_tui.widgets.suggestions_table import SuggestionsTable
+from graph.result import Attempt
 from kb.records import Suggestion
 
 OLD = "def f(xs):\n    out = []\n    for x in xs:\n        out.append(x * 2)\n    return out\n\n\nprint(f([1, 2]))\n"
@@ -70,3 +74,20 @@ def test_suggestions_sort_by_rate_and_applicability():
     by_rate, by_sim, kept = asyncio.run(scenario())
     assert by_rate == ["7.50×", "3.00×", "1.20×"]
     assert by_sim == ["0.700", "0.800", "0.900"] and kept == "closest"
+
+
+def test_evidence_panel_shows_checks_line_coverage_and_thin_evidence():
+    async def scenario(attempt: Attempt) -> str:
+        panel = EvidencePanel()
+        app = Host(panel)
+        async with app.run_test(size=(100, 20)) as pilot:
+            panel.show(Candidate("f", "src", attempt, mode="function", label="candidate 1.1"))
+            await pilot.pause()
+            return "\n".join("".join(seg.text for seg in strip) for strip in panel.render_lines(panel.region.reset_offset))
+
+    common = dict(speedup=2.0, ci_low=1.5, ci_high=2.5, tests_passed=42, tests_total=42)
+    thin = asyncio.run(scenario(Attempt("f", 1, 1, "accepted", coverage=0.45, thin_evidence=True,
+                                        uncovered={"f": [7, 9]}, **common)))
+    assert "42 checks, 45 % of lines" in thin and "thin evidence" in thin and "f: 7, 9" in thin
+    full = asyncio.run(scenario(Attempt("f", 1, 1, "accepted", coverage=0.91, **common)))
+    assert "42 checks, 91 % of lines" in full and "thin evidence" not in full

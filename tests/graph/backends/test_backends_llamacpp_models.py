@@ -74,6 +74,7 @@ def test_llamacpp_cancel_ends_the_sequence_and_skips_the_rest() -> None:
 
     cfg = GenerationConfig(model="smollm2-135m", temperature=0.0, max_new_tokens=64, threads=2, context_tokens=1024)
     backend = get_backend(cfg, reuse=False)
+    backend.parallel = False  # the sequential path; parallel cancel: test_backends_llamacpp_parallel.py
     msgs = build_messages("def f(xs):\n    return sorted(xs)[0]\n", [])
     replies = backend.generate(GenerationRequest(messages=msgs, n=2, cancel=CountdownEvent()))
     assert len(replies) == 1  # the second sequence is never started

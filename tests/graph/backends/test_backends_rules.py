@@ -367,7 +367,7 @@ def test_candidates_all_first_then_singles_and_identical_output() -> None:
 
 
 def test_backend_replies_are_fenced_and_default_without_model() -> None:
-    backend = get_backend(GenerationConfig(n=2), reuse=False)
+    backend = get_backend(GenerationConfig(backend="rules", n=2), reuse=False)  # the default is now the cascade
     assert backend.name == "rules"
     req = GenerationRequest(messages=build_messages(PROGRAM, []), code=PROGRAM)
     replies = backend.generate(req)

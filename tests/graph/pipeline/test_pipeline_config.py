@@ -16,7 +16,8 @@ def test_defaults_without_any_file(tmp_path):
     assert cfg.attempts == 3 and cfg.mode == "together" and cfg.speedup_threshold == 1.1
     from graph.backends.registry import resolve_backend_name
 
-    assert resolve_backend_name(cfg.generation) == "rules"  # offline by default
+    assert resolve_backend_name(cfg.generation) == "cascade"  # rules, then the packaged model (issue 12)
+    assert cfg.generation.cascade == ["rules", "llamacpp"]
     assert cfg.retrieval.k == 2
 
 
