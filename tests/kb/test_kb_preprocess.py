@@ -3,62 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import textwrap
+from pathlib import Path
 
 import pytest
 
 from harness.errors import FasterPyError
 from kb.preprocess import apply_patch, definitions, deletion_patch, extract_context
 
-SOURCE = textwrap.dedent(
-    '''\
-    import sys
-    from functools import lru_cache
-    LIMIT = 10
-
-    def unrelated(a):
-        return a * 2
-
-    def helper(x):
-        return x + LIMIT
-
-    def deep(x):
-        return helper(x) * 2
-
-    @lru_cache(maxsize=None)
-    def target(n):
-        def inner(k):
-            return deep(k)
-        return sum(inner(i) for i in range(n))
-
-    class Box:
-        size = 3
-
-        def __init__(self, v):
-            self.v = v
-
-        def get(self):
-            return self._calc()
-
-        def _calc(self):
-            return sum(range(self.v))
-
-        def other(self):
-            return unrelated(1)
-
-    async def fetch(n):
-        return helper(n)
-
-    def main():
-        print(target(5))
-
-    def run_box():
-        print(Box(2).get())
-
-    if __name__ == "__main__":
-        main()
-    '''
-)
+SOURCE = (Path(__file__).resolve().parents[1] / "fixtures" / "sample_module.py").read_text(encoding="utf-8")
 
 
 def _defs(code: str) -> set[str]:
