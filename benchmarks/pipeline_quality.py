@@ -189,6 +189,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--report-only", action="store_true",
                     help="Generate nothing: tabulate the rows already in --out (an interrupted or partial run).")
+    ap.add_argument("--generate-only", action="store_true",
+                    help="Run the configurations' batches and score nothing (a long run fed one problem at a time "
+                         "with growing --limit; tabulate at the end with --report-only).")
     args = ap.parse_args()
 
     from harness.files import read_jsonl
@@ -216,6 +219,8 @@ def main() -> None:
     for name in names:
         overrides = table_of[name]
         if overrides is None:  # the human reference
+            if args.generate_only:
+                continue
             results[name] = score(rows, tests, "target", [True] * len(rows), [], args.clock)
             results[name]["verified"] = sum(p["speedup"] is not None for p in results[name]["per_problem"])
             continue
@@ -239,6 +244,8 @@ def main() -> None:
         t0 = time.perf_counter()
         if source == name and not args.report_only:
             run_config(name, overrides, subset, tests, out, args, console)
+        if args.generate_only:
+            continue
         if not (out.is_file() and out.read_text().strip()):
             results[name] = {"skipped": "not run yet" if source == name else f"same as {source}, not run yet"}
             continue
@@ -251,6 +258,8 @@ def main() -> None:
                              note=f"cascade ran as rules only: {note}" if note else None)
         (out_dir / "summary.json").write_text(json.dumps(results, indent=2))  # partial results survive
 
+    if args.generate_only:
+        return
     table = Table(title=f"Pipeline quality on {len(rows)} problems of {args.problems_file.name} "
                         f"(own problem excluded from retrieval; evaluated on the {args.clock} clock, 4 runs, first "
                         f"dropped; load {os.getloadavg()[0]:.2f})")
