@@ -157,10 +157,14 @@ def build_dataset(
     k: int = 2,
     exclude_problems: Sequence[str] = (),
     on_progress: Any = None,
+    records: Sequence[Record] | None = None,
 ) -> BuildStats:
-    """Sample up to n pairs with a target, build their examples, write train and validation JSONL."""
+    """Sample up to n pairs with a target (from `records`, e.g. finetune.curate's selection, else the
+    whole KB), build their examples, write train and validation JSONL. Suggestions come from the
+    whole KB as at inference, except the example's own record and problem and `exclude_problems`."""
     excluded = set(exclude_problems)
-    pool = [r for r in kb.records() if r.target.strip() and r.problem_id not in excluded]
+    source = kb.records() if records is None else records
+    pool = [r for r in source if r.target.strip() and r.problem_id not in excluded]
     if not pool:
         raise FasterPyError("the knowledge base has no pairs with a target outside the excluded problems — "
                             "build it with targets (fasterpy kb build) or exclude fewer problems")

@@ -124,12 +124,13 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         model, tok = self._model, self._tokenizer
-        if model is None:
-            model, tok = load_causal_lm(cfg.model, device=device)
+        use_bf16 = cfg.bf16 if cfg.bf16 is not None else device.startswith("cuda")
+        dtype = torch.bfloat16 if use_bf16 else torch.float32
+        if model is None:  # load straight in the training dtype: no fp32 copy of a bf16 model on the way
+            model, tok = load_causal_lm(cfg.model, device=device, dtype=dtype)
         if tok is None:
             raise FasterPyError("a model was given without its tokenizer")
-        use_bf16 = cfg.bf16 if cfg.bf16 is not None else device.startswith("cuda")
-        model.to(device=device, dtype=torch.bfloat16 if use_bf16 else torch.float32)
+        model.to(device=device, dtype=dtype)
         self.autocast_bf16 = use_bf16
         use_gc = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else device.startswith("cuda")
         if use_gc:
@@ -300,9 +301,19 @@ class Trainer:
         return total / max(1, count)
 
     # ---- persistence -------------------------------------------------------------------------
-    def _save_adapter(self, model: Any, where: Path) -> None:
+    def _save_adapter(self, model: Any, where: Path, served: bool = True) -> None:
+        """Write the adapter. A served adapter (the output directory, last/) is stored in the training
+        dtype — bf16 when training in bf16: peft keeps LoRA weights in fp32 under a bf16 base, and an
+        fp32 copy would double the file for no gain in what is served. A checkpoint (`served=False`)
+        keeps those fp32 master weights, so a resumed run continues exactly."""
+        import torch
+
         where.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(where))
+        kwargs: dict[str, Any] = {}
+        if served and self.autocast_bf16:
+            kwargs["state_dict"] = {k: v.detach().to(torch.bfloat16) if v.is_floating_point() else v
+                                    for k, v in model.state_dict().items() if "lora_" in k}
+        model.save_pretrained(str(where), **kwargs)
         # peft records the resolved base path (for a packaged model, a cache directory on this
         # machine); record the name the user trained on instead, which loads anywhere.
         cfg_path = where / "adapter_config.json"
@@ -310,7 +321,8 @@ class Trainer:
         adapter_cfg["base_model_name_or_path"] = str(self.config.model)
         self._write_json(cfg_path, adapter_cfg)
         self._write_json(where / ADAPTER_META, {"base_model": str(self.config.model), "lora_r": self.config.lora_r,
-                                                "lora_alpha": self.config.lora_alpha})
+                                                "lora_alpha": self.config.lora_alpha,
+                                                "dtype": "bfloat16" if served and self.autocast_bf16 else "float32"})
 
     def _save_checkpoint(self, model, optimizer, scheduler, step, best_loss, best_step, log) -> None:
         import torch
@@ -318,7 +330,7 @@ class Trainer:
         ckpt = self.output / "checkpoints" / f"step-{step:06d}"
         tmp = ckpt.with_name(ckpt.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        self._save_adapter(model, tmp)
+        self._save_adapter(model, tmp, served=False)
         torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                     "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(),
                     "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},

@@ -5,6 +5,8 @@ torch, transformers and peft are imported inside the commands, so `fasterpy --he
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -16,7 +18,7 @@ finetune_app = typer.Typer(help="Build LoRA training data from a knowledge base 
 @finetune_app.command("build-data")
 def build_data_cmd(
     kb: Path | None = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped KB)."),
-    n: int = typer.Option(4000, "-n", help="Sample at most this many pairs (0 = all)."),
+    n: int = typer.Option(0, "-n", help="Sample at most this many pairs (0 = all)."),
     output: Path = typer.Option(..., "--output", "-o", help="Training JSONL to write."),
     val_output: Path | None = typer.Option(None, "--val-output",
                                               help="Validation JSONL (default: val.jsonl beside train.jsonl, else NAME.val.jsonl)."),
@@ -26,27 +28,48 @@ def build_data_cmd(
     exclude_problems: str | None = typer.Option(
         None, "--exclude-problems",
         help="Problems to keep out entirely (as examples and as suggestions): a file with one id per line "
-             "(or a CSV with problem_id), or comma-separated ids."),
+             "(or a CSV with problem_id), or comma-separated ids. Default: the quality benchmark's "
+             "problems (benchmarks/quality_problems.txt) when the source tree has it."),
+    measurements: Path | None = typer.Option(
+        None, "--measurements", help="The harness's measurement log (default: measurements.jsonl in the KB)."),
+    min_rate: float = typer.Option(1.5, "--min-rate", help="Keep pairs the harness measured at least this much faster."),
+    min_low: float = typer.Option(1.05, "--min-low",
+                                  help="Keep pairs whose bootstrap 95%% lower bound on the speedup is at least this."),
+    all_pairs: bool = typer.Option(False, "--all-pairs",
+                                   help="Use every KB pair with a target, whatever its rate's origin (no curation)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Sample KB pairs; retrieve suggestions for each as inference does (never its own record or
-    problem); write chat-messages JSONL with a problem-disjoint validation split."""
+    """Pairs whose speedup the harness measured (rate, bound, correct, fastest target per slow
+    program, held-out problems excluded — counts in a table and NAME.stats.json); suggestions for
+    each retrieved as inference does (never its own record or problem); chat-messages JSONL with a
+    problem-disjoint validation split."""
+    from finetune.curate import build_curated, format_table, stats_path
     from finetune.dataset import build_dataset, default_val_path, parse_problem_list
     from kb.store import KnowledgeBase
 
+    exclude_note = ""
+    if exclude_problems is None and _QUALITY_PROBLEMS.is_file():
+        exclude_problems = str(_QUALITY_PROBLEMS)
+    if exclude_problems is not None:
+        exclude_note = f"problems of {exclude_problems}" if Path(exclude_problems).is_file() else exclude_problems
     excluded = parse_problem_list(exclude_problems)
     with KnowledgeBase.open(kb) as base:
-        if progress:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("[bold]examples"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                          console=Console(stderr=True)) as bar:
-                task = bar.add_task("build", total=None)
-                stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded,
-                                      on_progress=lambda i, total: bar.update(task, completed=i, total=total))
-        else:
-            stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded)
+        if not all_pairs:
+            with _bar() if progress else _nullbar() as on_progress:
+                report = build_curated(base, output, measurements or base.path / "measurements.jsonl", val_output,
+                                       min_rate=min_rate, min_low=min_low, exclude_problems=excluded,
+                                       exclude_note=exclude_note, n=n, val_frac=val_frac, seed=seed, k=k,
+                                       on_progress=on_progress)
+            typer.echo(format_table(report))
+            b = report["build"]
+            typer.echo(f"wrote {b['written_train']} training examples ({b['train_problems']} problems) to {output}")
+            typer.echo(f"wrote {b['written_val']} validation examples ({b['val_problems']} problems) to {report['val']}")
+            typer.echo(f"dropped suggestions: {b['dropped_self']} self/duplicate, {b['dropped_same_problem']} same "
+                       f"problem; {b['short_of_suggestions']} examples have fewer than {k} suggestions")
+            typer.echo(f"counts: {stats_path(output)}")
+            return
+        with _bar() if progress else _nullbar() as on_progress:
+            stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded, on_progress=on_progress)
     val_path = val_output or default_val_path(output)
     typer.echo(f"wrote {stats.written_train} training examples ({stats.train_problems} problems) to {output}")
     typer.echo(f"wrote {stats.written_val} validation examples ({stats.val_problems} problems) to {val_path}")
@@ -108,6 +131,25 @@ def train_cmd(
     summary = result.to_dict()
     typer.echo(json.dumps({k: summary[k] for k in ("output", "steps", "total_steps", "best_step", "best_val_loss",
                                                    "first_loss", "last_loss", "seconds")}))
+
+
+_QUALITY_PROBLEMS = Path(__file__).resolve().parents[2] / "benchmarks" / "quality_problems.txt"
+
+
+@contextmanager
+def _nullbar() -> Iterator[Callable[[int, int], None] | None]:
+    yield None
+
+
+@contextmanager
+def _bar() -> Iterator[Callable[[int, int], None] | None]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]examples"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task("build", total=None)
+        yield lambda i, total: bar.update(task, completed=i, total=total)
 
 
 def register(app: typer.Typer) -> None:

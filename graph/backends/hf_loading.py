@@ -2,7 +2,10 @@
 a GGUF file, optionally with a peft LoRA adapter. Shared by the transformers backend and finetune.
 
 transformers dequantizes a GGUF on load, which is slow (about a minute for 0.5B on CPU), so the first
-load converts it once to safetensors under `cache_dir()/converted/` and later loads read that."""
+load converts it once to safetensors under `cache_dir()/converted/` and later loads read that. A
+quantized (or 16-bit) GGUF is stored as bf16 — half the disk and memory of fp32; rounding a
+dequantized Q4_K/Q6_K weight to bf16 changes it by at most 2^-9 relative, far below the quantization
+error — and an all-F32 GGUF stays fp32, so it converts exactly. Loads upcast when asked for fp32."""
 
 from __future__ import annotations
 
@@ -37,26 +40,47 @@ def _dtype_for(device: str) -> Any:
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
+# Bumped when the conversion's output changes (2: quantized GGUFs are stored as bf16, not fp32).
+_CONVERSION_VERSION = 2
+
+
 def converted_dir(gguf: Path) -> Path:
     """Where a GGUF's safetensors conversion lives: keyed by name, size and mtime of the file."""
     st = gguf.stat()
-    tag = hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    key = f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}|v{_CONVERSION_VERSION}"
+    tag = hashlib.sha256(key.encode()).hexdigest()[:12]
     return cache_dir() / "converted" / f"{gguf.stem}-{tag}"
 
 
+def gguf_storage_dtype(gguf: Path) -> str:
+    """"float32" when every tensor of the GGUF is F32 (converting keeps it exact), else "bfloat16"."""
+    try:
+        from gguf import GGUFReader
+    except ImportError as exc:
+        raise FasterPyError("reading a GGUF with transformers needs the gguf package — "
+                            "pip install 'fasterpy[finetune]' (or: pip install gguf)") from exc
+    try:
+        kinds = {t.tensor_type.name for t in GGUFReader(str(gguf)).tensors}
+    except (ValueError, OSError) as exc:
+        raise FasterPyError(f"{gguf} is not a readable GGUF file ({str(exc)[:120]}) — re-install the model") from exc
+    return "float32" if kinds <= {"F32"} else "bfloat16"
+
+
 def convert_gguf(gguf: Path) -> Path:
-    """Dequantize a GGUF once into a safetensors model directory (atomic) and return it."""
+    """Dequantize a GGUF once into a safetensors model directory (atomic, in `gguf_storage_dtype`)
+    and return it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = converted_dir(gguf)
     if (out / "config.json").is_file():
         return out
+    dtype = gguf_storage_dtype(gguf)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
         try:
             tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=dtype)
         except (ValueError, OSError, KeyError) as exc:
             raise FasterPyError(
                 f"transformers cannot read GGUF {gguf.name}: {str(exc).splitlines()[0][:200]} — use "

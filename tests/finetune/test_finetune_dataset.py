@@ -107,7 +107,8 @@ def test_problem_list_parsing(tmp_path: Path):
 def test_build_data_cli(small_kb: Path, tmp_path: Path, fasterpy_bin: Path):
     out = tmp_path / "ft.jsonl"
     res = subprocess.run([str(fasterpy_bin), "finetune", "build-data", "--kb", str(small_kb), "-n", "10",
-                          "-o", str(out), "--val-frac", "0.2", "--exclude-problems", "p001,p002", "--no-progress"],
+                          "-o", str(out), "--val-frac", "0.2", "--exclude-problems", "p001,p002", "--all-pairs",
+                          "--no-progress"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     rows = read_examples(out) + read_examples(tmp_path / "ft.val.jsonl")
