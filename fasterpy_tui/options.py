@@ -29,7 +29,7 @@ PANEL = "Generation"
 OPTIONS: dict[str, tuple[Any, Any]] = {
     "backend": (str | None, typer.Option("--backend", help=f"One of: {', '.join(available_backends())} (empty: chosen from --model / --base-url; rules, offline, without either).", rich_help_panel=PANEL)),
     "model": (str | None, typer.Option("--model", help="Model dir, GGUF file, hub id, packaged name (see `fasterpy models`), server model name, or replay JSONL.", rich_help_panel=PANEL)),
-    "adapter": (str | None, typer.Option("--adapter", help="peft LoRA adapter directory (transformers backend).", rich_help_panel=PANEL)),
+    "adapter": (str | None, typer.Option("--adapter", help="LoRA adapter: a peft directory (any model backend; llama.cpp converts it to a GGUF LoRA once) or a GGUF LoRA file (llamacpp).", rich_help_panel=PANEL)),
     "base_url": (str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.", rich_help_panel=PANEL)),
     "api_key_env": (str | None, typer.Option("--api-key-env", help="Environment variable holding the API key (default OPENAI_API_KEY).", rich_help_panel=PANEL)),
     "temperature": (float | None, typer.Option("--temperature", min=0.0, help="Sampling temperature; 0 = greedy (default 0.2).", rich_help_panel=PANEL)),
@@ -40,6 +40,11 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "threads": (int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp/torch (default all cores).", rich_help_panel=PANEL)),
     "device": (str | None, typer.Option("--device", help="transformers device: cpu, cuda (default cuda when available).", rich_help_panel=PANEL)),
 }
+
+
+# search flags shared by the commands that run the pipeline (`optimize`, `tui`)
+BUDGET_OPT: Any = typer.Option(None, "--budget", min=0.001, metavar="SECONDS",
+                               help="Search time per target (default 180).")
 
 
 def overrides_from(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,21 @@
 """`fasterpy eval INPUT.jsonl --tests DIR`: PIE-format evaluation with the paper's metrics.
 
-The harness and rich are imported inside the command so `fasterpy --help` stays fast."""
+Every figure is re-timed here: each row's original, reference and model programs run again on this
+machine's sandbox, never trusting timings a row brings along (`fasterpy batch`'s fasterpy_speedup,
+taken on whichever node ran the row), so rows processed on many machines (`batch --ray`) compare
+fairly. The footer names this machine and the nodes the rows were generated on (`fasterpy_node`);
+the per-row report carries each row's node. The harness and rich are imported inside the command
+so `fasterpy --help` stays fast."""
 
 from __future__ import annotations
 
 import json
+import socket
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,6 +30,23 @@ def _fmt_pct(value: float | None) -> str:
 
 def _fmt_x(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}×"
+
+
+def where_generated(rows: Sequence[dict[str, Any]], report_rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Add each input row's node (`fasterpy_node`, pid; None when the file does not say) to its
+    report row; return the rows per node."""
+    for rep in report_rows:
+        src = rows[rep["index"]]
+        rep["generated_on"] = src.get("fasterpy_node")
+        rep["generated_pid"] = src.get("fasterpy_pid")
+    return dict(Counter(str(r["generated_on"]) for r in report_rows if r["generated_on"] is not None))
+
+
+def _timing_note(report: Any) -> str:
+    nodes = report.options.get("generated_on") or {}
+    made = ", ".join(f"{n} ({c})" for n, c in sorted(nodes.items())) if nodes else "not recorded"
+    return (f"timings re-measured on this machine ({report.options['timed_on']}), not taken from the rows; "
+            f"rows were generated on: {made}")
 
 
 def _print_table(report, input_path: Path) -> None:
@@ -56,6 +82,7 @@ def _print_table(report, input_path: Path) -> None:
         f"timeout {report.options['limits']['timeout_s']} s, workers {report.options['workers']}, "
         f"candidate: {report.options['candidate']}, clock: {report.options['clock']}"
     )
+    console.print(_timing_note(report), highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +107,10 @@ def register(app: typer.Typer) -> None:
         clock: str = typer.Option("wall", "--clock", help="'wall' (perf_counter, the paper's) or 'cpu' (process CPU time, steadier on a busy machine)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     ) -> None:
-        """Evaluate model outputs on PIE-format rows: Pass@1, Runtime_Mean, @Speedup, %OPT and PIE's %Opt."""
+        """Evaluate model outputs on PIE-format rows: Pass@1, Runtime_Mean, @Speedup, %OPT and PIE's %Opt.
+
+        Every program is re-timed on this machine (row timings from `fasterpy batch` are not used),
+        so outputs produced on several nodes are scored on one clock."""
         from harness.errors import FasterPyError
         from harness.evaluate import EvalOptions, evaluate_rows, load_rows, write_report
         from harness.limits import Limits
@@ -119,6 +149,8 @@ def register(app: typer.Typer) -> None:
                 report = evaluate_rows(rows, tests, options, pool, on_progress=plain)
             else:
                 report = evaluate_rows(rows, tests, options, pool)
+        report.options["timed_on"] = socket.gethostname()
+        report.options["generated_on"] = where_generated(rows, report.rows)
         if report_path is not None:
             write_report(report.rows, report_path)
         if as_json:

@@ -15,6 +15,8 @@ from typing import Any
 
 import typer
 
+from fasterpy_tui.options import BUDGET_OPT
+
 FUNCTION_OPT = typer.Option([], "--function", "-f", help="Function to optimize (repeatable; Class.method for methods).")
 TESTS_OPT = typer.Option(None, "--tests", help="Program mode: directory of input.N.txt/output.N.txt tests (PIE layout).")
 INPUT_OPT = typer.Option([], "--input", help="Program mode: a stdin file to check the program on (repeatable).")
@@ -194,7 +196,7 @@ def optimize_command(
     kb: Path | None = typer.Option(None, "--kb", help="Knowledge base to retrieve from (default: the shipped KB)."),
     retrieval: bool | None = typer.Option(None, "--retrieval/--no-retrieval", help="Use retrieved suggestions."),
     attempts: int | None = typer.Option(None, "--attempts", help="Generate→verify rounds per target."),
-    budget: float | None = typer.Option(None, "--budget", min=0.001, metavar="SECONDS", help="Search time per target (default 180)."),
+    budget: float | None = BUDGET_OPT,
     threshold: float | None = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this (default 1.1)."),
     mode: str | None = typer.Option(None, "--mode", help="together | each: several targets in one prompt or one by one."),
     run_timeout: float | None = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run (default 10)."),
@@ -370,6 +372,9 @@ def batch_command(
     attempts: int | None = typer.Option(None, "--attempts", help="Generate→verify rounds per row."),
     threshold: float | None = typer.Option(None, "--threshold", help="Accept when the speedup's CI lower bound clears this."),
     run_timeout: float | None = typer.Option(None, "--run-timeout", help="Seconds per sandboxed run."),
+    budget: float | None = BUDGET_OPT,
+    ray_address: str | None = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the rows as Ray tasks: 'local' starts a cluster on this machine, 'auto' joins the one `ray start` runs, or host:port / ray://host:10001 (needs the ray extra).", rich_help_panel="Scaling out"),
+    max_concurrency: int | None = typer.Option(None, "--max-concurrency", min=1, help="openai backend: most requests in flight to the server from one process (default 8; with --ray, per worker).", rich_help_panel="Scaling out"),
     config_file: Path | None = typer.Option(None, "--config", help="Settings file."),
     seed: int | None = typer.Option(None, "--seed", help="Sampling seed.", rich_help_panel="Generation"),
     generation_overrides: dict = None,  # type: ignore[assignment]  # filled by @generation_options
@@ -385,7 +390,13 @@ def batch_command(
     err = Console(stderr=True)
     overrides = _config_overrides(kb, retrieval, attempts, threshold, None, run_timeout, None, seed,
                                   generation_overrides or {})
+    overrides.update({"budget_s": budget, "generation.max_concurrency": max_concurrency})
     cfg = _load_config(config_file, None, overrides)
+    ray = None
+    if ray_address is not None:
+        from graph.batch_ray import RaySettings  # imports no Ray itself
+
+        ray = RaySettings(address=ray_address)
     on_event = _event_printer(err) if verbose else None
     with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=False) as bar:
@@ -396,7 +407,7 @@ def batch_command(
             bar.update(task, completed=n, total=total, description=note)
 
         summary = run_batch(input_path, tests, out, cfg, src_col=src_col, out_col=out_col, limit=limit,
-                            on_row=on_row, on_event=on_event)
+                            on_row=on_row, on_event=on_event, ray=ray)
     med = statistics.median(summary.seconds) if summary.seconds else 0.0
     err.print(f"{summary.done} row(s) processed, {summary.skipped} already done, {summary.optimized} optimized, "
               f"{summary.errors} error(s); median {med:.1f} s per row → {out}")

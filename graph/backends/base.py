@@ -31,6 +31,7 @@ class GenerationConfig:
     device: str | None = None  # transformers: "cpu", "cuda", "cuda:1"; None = CUDA when present
     context_tokens: int = 4096  # llama.cpp context window
     retries: int = 3  # openai: retries on 429/5xx before giving up
+    max_concurrency: int = 8  # openai: most requests in flight to one server from this process (all rows)
     replay_column: str = "generated_answers"  # replay: the JSONL column holding candidates
     cascade: list[str] = field(default_factory=lambda: list(DEFAULT_CASCADE))  # cascade: its backends, in order
 

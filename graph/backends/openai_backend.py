@@ -1,6 +1,12 @@
 """The `openai` backend: any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp
 server, hosted APIs) over HTTP (httpx), with retries on 429/5xx, timeouts and dropped connections
-(tenacity, exponential backoff honouring Retry-After) and one-line errors."""
+(tenacity, exponential backoff honouring Retry-After) and one-line errors.
+
+Concurrency: at most `max_concurrency` requests are in flight to one server from this process, a
+semaphore shared by every backend instance (every row, every thread); a retry's wait holds no slot.
+A server that ignores `n` (llama.cpp server) is sent the missing candidates as concurrent requests,
+so its own batching (`--parallel`) serves them together. Under Ray each worker process has its own
+bound: the server sees at most workers × max_concurrency requests."""
 
 from __future__ import annotations
 
@@ -20,6 +26,16 @@ from harness.errors import FasterPyError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 20.0
+
+_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def request_slots(url: str, bound: int) -> threading.BoundedSemaphore:
+    """This process's bound on requests in flight to `url`: one semaphore per server and bound,
+    shared by every OpenAIBackend that talks to it."""
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault((url, bound), threading.BoundedSemaphore(bound))
 
 
 class _Retryable(Exception):
@@ -61,6 +77,7 @@ class OpenAIBackend:
         "api_key_env": "environment variable holding the API key",
         "timeout_s": "seconds to wait for one server reply",
         "retries": "retries on 429/5xx and timeouts before giving up",
+        "max_concurrency": "most requests in flight to the server from this process (shared by all rows)",
         "temperature": "sampling temperature; 0 = greedy",
         "top_p": "nucleus sampling mass",
         "max_new_tokens": "most tokens per reply",
@@ -71,8 +88,11 @@ class OpenAIBackend:
     def __init__(self, config: GenerationConfig) -> None:
         if not config.base_url:
             raise FasterPyError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if config.max_concurrency < 1:
+            raise FasterPyError(f"generation.max_concurrency is {config.max_concurrency} — give at least 1 (--max-concurrency)")
         self.config = config
         self.url = _endpoint(config.base_url)
+        self.slots = request_slots(self.url, config.max_concurrency)
         self.api_key = os.environ.get(config.api_key_env or "OPENAI_API_KEY", "")
         self.last_stats = GenerationStats()
         self.backoff_s = 1.0  # first retry delay; doubles each time (tests shorten it)
@@ -94,7 +114,13 @@ class OpenAIBackend:
         def attempt() -> dict[str, Any] | None:
             if cancel is not None and cancel.is_set():  # cancelled while waiting to retry
                 return None
-            return self._post_once(body)
+            while not self.slots.acquire(timeout=0.05):  # wait for a free slot, or a cancel
+                if cancel is not None and cancel.is_set():
+                    return None
+            try:
+                return self._post_once(body)
+            finally:
+                self.slots.release()
 
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable), stop=stop_after_attempt(attempts), wait=wait,
@@ -161,32 +187,38 @@ class OpenAIBackend:
             pass
         raise _Retryable(f"{code} {detail}", retry_after)
 
-    def _post_unless_cancelled(self, payload: dict[str, Any], cancel: Any) -> dict[str, Any] | None:
-        """`_post`, but give up waiting (None) once `cancel` is set. The request runs on a daemon
-        thread that is left to finish on its own (a blocking read cannot be aborted from another
+    def _post_unless_cancelled(self, payloads: list[dict[str, Any]], cancel: Any) -> list[dict[str, Any]] | None:
+        """`_post` of every payload at once (each on its own daemon thread; the slots bound how many
+        reach the server together); None once `cancel` is set, without waiting further. A request
+        already sent is left to finish on its own (a blocking read cannot be aborted from another
         thread; it starts no further try), and a server usually stops generating when the client
         goes away."""
-        if cancel is None:
-            return self._post(payload)
-        box: dict[str, Any] = {}
+        if cancel is None and len(payloads) == 1:
+            data = self._post(payloads[0])
+            return None if data is None else [data]
+        boxes: list[dict[str, Any]] = [{} for _ in payloads]
 
-        def call() -> None:
+        def call(payload: dict[str, Any], box: dict[str, Any]) -> None:
             try:
                 box["data"] = self._post(payload, cancel)
             except BaseException as exc:  # handed to the caller's thread below
                 box["error"] = exc
 
-        thread = threading.Thread(target=call, name="fasterpy-openai", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            if cancel.is_set():
-                return None
-            thread.join(0.05)
-        if cancel.is_set():  # it gave up retrying because of the cancel: that is no failure
+        threads = [threading.Thread(target=call, args=(p, b), name="fasterpy-openai", daemon=True)
+                   for p, b in zip(payloads, boxes)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                if cancel is not None and cancel.is_set():
+                    return None
+                thread.join(0.05)
+        if cancel is not None and cancel.is_set():  # it gave up retrying because of the cancel: that is no failure
             return None
-        if "error" in box:
-            raise box["error"]
-        return box["data"]
+        for box in boxes:
+            if "error" in box:
+                raise box["error"]
+        return [box["data"] for box in boxes if box.get("data") is not None]
 
     def generate(self, request: GenerationRequest) -> list[str]:
         cfg = self.config
@@ -194,18 +226,12 @@ class OpenAIBackend:
         replies: list[str] = []
         stats = GenerationStats()
         t0 = time.perf_counter()
-        # servers that ignore `n` (llama.cpp server, some hosted APIs) return one choice: ask again
-        for _ in range(n):
-            if cancelled(request):
-                break
-            payload: dict[str, Any] = {
-                "model": cfg.model or "default", "messages": request.messages,
-                "temperature": cfg.temperature, "top_p": cfg.top_p,
-                "max_tokens": cfg.max_new_tokens, "n": n - len(replies), "seed": cfg.seed + len(replies),
-            }
-            data = self._post_unless_cancelled(payload, request.cancel)
-            if data is None:
-                break
+
+        def payload(k: int, seed: int) -> dict[str, Any]:
+            return {"model": cfg.model or "default", "messages": request.messages, "temperature": cfg.temperature,
+                    "top_p": cfg.top_p, "max_tokens": cfg.max_new_tokens, "n": k, "seed": seed}
+
+        def take(data: dict[str, Any]) -> None:
             choices = data.get("choices") if isinstance(data, dict) else None
             if not choices:
                 raise FasterPyError(f"{self.url} replied without choices — is it an OpenAI-compatible chat server?")
@@ -217,8 +243,19 @@ class OpenAIBackend:
             stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
             if stats.first_candidate_s is None:
                 stats.first_candidate_s = time.perf_counter() - t0
-            if len(replies) >= n:
-                break
+
+        if not cancelled(request):
+            first = self._post_unless_cancelled([payload(n, cfg.seed)], request.cancel)
+            for data in first or []:
+                take(data)
+            # servers that ignore `n` (llama.cpp server, some hosted APIs) return one choice: ask for
+            # the rest at once, one candidate a request (candidate i uses seed + i)
+            if first and len(replies) < n and not cancelled(request):
+                got = len(replies)
+                rest = self._post_unless_cancelled([payload(1, cfg.seed + got + j) for j in range(n - got)],
+                                                   request.cancel)
+                for data in rest or []:
+                    take(data)
         stats.candidates = len(replies[:n])
         stats.seconds = time.perf_counter() - t0
         self.last_stats = stats
