@@ -57,7 +57,10 @@ PROBLEMS = REPO / "benchmarks" / "quality_problems.txt"
 MODEL = "qwen2.5-coder-1.5b"
 
 
-def configs(cascade: str, model: str) -> dict[str, dict[str, Any] | None]:
+ADAPTER = REPO / "data" / "adapters" / "qwen2.5-coder-1.5b-fasterpy"
+
+
+def configs(cascade: str, model: str, adapter: Path = ADAPTER) -> dict[str, dict[str, Any] | None]:
     """Each configuration's config overrides (dotted keys); None: the human reference, no generation."""
     return {
         "rules": {"generation.backend": "rules"},
@@ -66,6 +69,7 @@ def configs(cascade: str, model: str) -> dict[str, dict[str, Any] | None]:
         "cascade-noret": {"generation.backend": cascade, "use_retrieval": False},
         "cascade-summaries": {"generation.backend": cascade, "prompt_mode": "summaries"},
         "cascade-examples": {"generation.backend": cascade, "prompt_mode": "examples"},
+        "cascade-lora": {"generation.backend": cascade, "generation.adapter": str(adapter)},
         "reference": None,
     }
 
@@ -158,7 +162,20 @@ def score(rows: list[dict], tests: Path, code_col: str, verified: list[bool], se
         "rows": len(rows), "metrics": m.to_dict(), "verified": sum(verified),
         "geomean_speedup": math.exp(statistics.fmean(math.log(s) for s in per_row)) if per_row else None,
         "median_s": statistics.median(seconds) if seconds else None, "per_problem": per_problem,
+        "candidates": candidate_shares(rows),
     }
+
+
+def candidate_shares(rows: list[dict]) -> dict[str, Any]:
+    """What the search's judged candidates were, over the configuration's rows: the share that was
+    correct (accepted, or correct but not faster enough) and the count of each verdict."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for status in row.get("fasterpy_attempt_statuses") or ():
+            counts[status] = counts.get(status, 0) + 1
+    judged = sum(n for k, n in counts.items() if k != "no_code")
+    correct = counts.get("accepted", 0) + counts.get("slower", 0)
+    return {"judged": judged, "correct_share": correct / judged if judged else None, "counts": counts}
 
 
 def run_config(name: str, overrides: dict[str, Any], subset: Path, tests: Path, out: Path, args, console) -> None:
@@ -166,7 +183,7 @@ def run_config(name: str, overrides: dict[str, Any], subset: Path, tests: Path, 
     from graph.config import FasterPyConfig
 
     given = dict(overrides, **{"attempts": args.attempts, "candidates": args.candidates,
-                               "generation.max_new_tokens": args.max_new_tokens})
+                               "generation.max_new_tokens": args.max_new_tokens, "budget_s": args.budget})
     cfg = FasterPyConfig.load(subset.parent, given)
     run_batch(subset, tests, out, cfg, limit=args.limit,
               on_row=lambda n, total, r: console.print(
@@ -184,6 +201,8 @@ def main() -> None:
     ap.add_argument("--attempts", type=int, default=None, help="Default: the configuration's own.")
     ap.add_argument("--candidates", type=int, default=None, help="Default: the configuration's own.")
     ap.add_argument("--max-new-tokens", type=int, default=None, help="Default: the configuration's own.")
+    ap.add_argument("--budget", type=float, default=None, help="Search seconds per target (default: the configuration's own).")
+    ap.add_argument("--adapter", type=Path, default=ADAPTER, help="The LoRA adapter of the cascade-lora configuration.")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="The evaluation's clock (cpu: the child's CPU time, steadier on a shared machine).")
     ap.add_argument("--out", type=Path, default=None)
@@ -198,7 +217,7 @@ def main() -> None:
     from harness.plugins import plugin_names
     from kb.paths import cache_dir
 
-    table_of = configs(args.cascade_backend, args.model)
+    table_of = configs(args.cascade_backend, args.model, args.adapter)
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [n for n in names if n not in table_of]
     if unknown:
@@ -264,11 +283,11 @@ def main() -> None:
                         f"(own problem excluded from retrieval; evaluated on the {args.clock} clock, 4 runs, first "
                         f"dropped; load {os.getloadavg()[0]:.2f})")
     for col in ("configuration", "rows", "Pass@1", "%OPT (PIE)", "@Speedup", "geomean speedup", "verified rows",
-                "median s/problem"):
+                "median s/problem", "correct candidates"):
         table.add_column(col, justify="left" if col == "configuration" else "right")
     for name, r in results.items():
         if "skipped" in r:
-            table.add_row(name, *(["—"] * 6), f"skipped: {r['skipped']}")
+            table.add_row(name, *(["—"] * 7), f"skipped: {r['skipped']}")
             continue
         m = r["metrics"]
 
@@ -279,7 +298,9 @@ def main() -> None:
         table.add_row(label, str(r["rows"]), pct(m["pass_at_1"]), pct(m["pie_pct_opt"]),
                       "—" if m["speedup"] is None else f"{m['speedup']:.3f}×",
                       "—" if r["geomean_speedup"] is None else f"{r['geomean_speedup']:.3f}×",
-                      f"{r['verified']}/{r['rows']}", "—" if r["median_s"] is None else f"{r['median_s']:.1f}")
+                      f"{r['verified']}/{r['rows']}", "—" if r["median_s"] is None else f"{r['median_s']:.1f}",
+                      "—" if not r.get("candidates", {}).get("judged") else
+                      f"{100 * r['candidates']['correct_share']:.0f}% of {r['candidates']['judged']}")
     console.print(table)
     for name, r in results.items():
         if r.get("note"):

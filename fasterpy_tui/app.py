@@ -9,6 +9,7 @@ inside the worker thread."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -37,13 +38,19 @@ class FasterPyApp(App):
         config_path: str | Path | None = None,
         root: str | Path | None = None,
         theme: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        backend: Any = None,
     ) -> None:
+        """`overrides`: dotted settings given on the command line (e.g. {"budget_s": 60}), applied
+        over the settings file; `backend`: a generation backend every run uses instead of the one
+        the settings name (scripts and tests)."""
         super().__init__()
         self.path = Path(path) if path else None
         self.targets = targets or []
         self.config_path = Path(config_path) if config_path else None
         self.root = Path(root) if root else Path.cwd()
-        self.configs = ConfigSource(self.config_path, self.path.parent if self.path else self.root, config)
+        self.configs = ConfigSource(self.config_path, self.path.parent if self.path else self.root, config, overrides)
+        self.backend = backend
         if theme:
             self.theme = theme
 
@@ -69,7 +76,7 @@ class FasterPyApp(App):
             if self.path is not None:
                 self.exit(return_code=2, message=f"error: {exc}")
             return
-        self.push_screen(MainScreen(session, self.configs, self.targets))
+        self.push_screen(MainScreen(session, self.configs, self.targets, backend=self.backend))
 
     def help_sections(self) -> list[tuple[str, list]]:
         from fasterpy_tui.screens.main import MainScreen

@@ -6,7 +6,7 @@ file is reported (one line) by the run or the settings screen that needed it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import FasterPyError
 
@@ -15,18 +15,24 @@ if TYPE_CHECKING:
 
 
 class ConfigSource:
-    """The configuration one session works with: given, or loaded on the first `get()`; the app
-    `replace()`s it when the settings screen saves."""
+    """The configuration one session works with: given, or loaded on the first `get()`, with the
+    command line's `overrides` (dotted keys, e.g. {"budget_s": 60}; None values are not given)
+    applied over it once; the app `replace()`s it when the settings screen saves."""
 
-    def __init__(self, config_path: Path | None, start: Path, config: FasterPyConfig | None = None) -> None:
+    def __init__(self, config_path: Path | None, start: Path, config: FasterPyConfig | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
         self.config_path = config_path
         self.start = start
         self._config = config
+        self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
 
     def get(self) -> FasterPyConfig:
         """The configuration; raises FasterPyError when its file cannot be read."""
         if self._config is None:
             self._config = load_config(self.config_path, self.start)
+        if self._overrides:
+            self._config.update(self._overrides, where="command-line options")
+            self._overrides = {}
         return self._config
 
     def replace(self, config: FasterPyConfig) -> None:

@@ -39,6 +39,30 @@ def compute_hunks(old_text: str, new_text: str) -> list[Hunk]:
     return hunks
 
 
+@dataclass(frozen=True)
+class DiffLine:
+    """One line a hunk shows, numbered as a unified diff numbers it (1-based)."""
+
+    sign: str  # " " context | "-" removed | "+" added
+    old: int | None  # its number in the old text; None for an added line
+    new: int | None  # its number in the new text; None for a removed line
+
+
+def hunk_lines(hunks: list[Hunk], position: int, old_len: int, context: int = 3) -> list[DiffLine]:
+    """The lines of `hunks[position]` with up to `context` unchanged lines either side: a context
+    line carries its number in both texts, a removed line its old number, an added line its new
+    one. Context stops where a neighbouring hunk starts (those lines are that hunk's to show)."""
+    hunk = hunks[position]
+    low = max(hunk.a_start - context, hunks[position - 1].a_end if position > 0 else 0)
+    high = min(hunk.a_end + context, hunks[position + 1].a_start if position + 1 < len(hunks) else old_len)
+    before, after = hunk.b_start - hunk.a_start, hunk.b_end - hunk.a_end  # new = old + shift in the context
+    lines = [DiffLine(" ", i + 1, i + before + 1) for i in range(low, hunk.a_start)]
+    lines += [DiffLine("-", i + 1, None) for i in range(hunk.a_start, hunk.a_end)]
+    lines += [DiffLine("+", None, j + 1) for j in range(hunk.b_start, hunk.b_end)]
+    lines += [DiffLine(" ", i + 1, i + after + 1) for i in range(hunk.a_end, high)]
+    return lines
+
+
 def apply_hunks(old_text: str, hunks: list[Hunk], selected: set[int] | frozenset[int]) -> str:
     """The old text with exactly the selected hunks applied."""
     old = split_lines(old_text)

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
-from graph.events import ProgressEvent
+from graph.events import CandidateEvent, ProgressEvent
 
 
 class RunProgress(Message):
@@ -16,6 +16,15 @@ class RunProgress(Message):
     def __init__(self, event: ProgressEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class CandidateVerified(Message):
+    """The verifier accepted a candidate while the search goes on (graph.events.CandidateEvent),
+    forwarded from the worker thread: the main screen shows the best so far and can accept it."""
+
+    def __init__(self, candidate: CandidateEvent) -> None:
+        super().__init__()
+        self.candidate = candidate
 
 
 class RunFinished(Message):

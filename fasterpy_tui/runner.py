@@ -1,8 +1,9 @@
 """Run the pipeline off the UI thread, and make sure a cancelled run leaves no processes behind.
 
 `start_run` runs `graph.api.optimize` in a thread worker of a Textual node (the main screen); the
-worker reports only by messages (fasterpy_tui.messages): RunProgress for each event, then exactly one
-of RunFinished, RunFailed or RunCancelled."""
+worker reports only by messages (fasterpy_tui.messages): RunProgress for each event and
+CandidateVerified for each candidate the verifier accepts (as soon as it is verified), then exactly
+one of RunFinished, RunFailed or RunCancelled."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from fasterpy_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress
+from fasterpy_tui.messages import CandidateVerified, RunCancelled, RunFailed, RunFinished, RunProgress
 from harness.errors import FasterPyError
 
 if TYPE_CHECKING:
@@ -86,12 +87,13 @@ class RunHandle:
         return _stop([p for p in self.new_processes() if p.is_running()], grace_s)
 
 
-def start_run(node: DOMNode, handle: RunHandle, path: Path, config: Callable[[], Any]) -> Worker:
+def start_run(node: DOMNode, handle: RunHandle, path: Path, config: Callable[[], Any], backend: Any = None) -> Worker:
     """Run the pipeline on `handle.targets` of the file at `path` in a thread worker of `node`, which
     receives the messages. `config` is called in the worker, so a config file that cannot be read
-    ends the run as RunFailed instead of raising on the UI thread."""
+    ends the run as RunFailed instead of raising on the UI thread. `backend`: a generation backend
+    to use instead of the one the settings name (None: the settings')."""
     return node.run_worker(
-        partial(run_pipeline, handle, path, config, node.post_message),
+        partial(run_pipeline, handle, path, config, node.post_message, backend),
         name="run",
         group="run",
         exclusive=True,
@@ -100,8 +102,11 @@ def start_run(node: DOMNode, handle: RunHandle, path: Path, config: Callable[[],
     )
 
 
-def run_pipeline(handle: RunHandle, path: Path, config: Callable[[], Any], post: Callable[[Message], Any]) -> None:
-    """The worker's body: never raises; its outcome is the one message it posts last."""
+def run_pipeline(handle: RunHandle, path: Path, config: Callable[[], Any], post: Callable[[Message], Any],
+                 backend: Any = None) -> None:
+    """The worker's body: never raises; its outcome is the one message it posts last. `post` is
+    thread-safe (Textual's post_message): each accepted candidate reaches the screen while the
+    pipeline goes on verifying the next one."""
     from graph.api import optimize
 
     try:
@@ -110,7 +115,9 @@ def run_pipeline(handle: RunHandle, path: Path, config: Callable[[], Any], post:
             handle.targets,
             config=config(),
             on_event=lambda event: post(RunProgress(event)),
+            on_candidate=lambda candidate: post(CandidateVerified(candidate)),
             cancel=handle.cancel,
+            backend=backend,
         )
     except FasterPyError as exc:
         post(RunCancelled() if handle.cancel.is_set() else RunFailed(exc, user_error=True))

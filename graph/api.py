@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.config import FasterPyConfig
-from graph.events import EventSink, ignore_events
+from graph.events import CandidateEvent, CandidateSink, EventSink, ignore_candidates, ignore_events
 from graph.pipeline.build import build_graph
 from graph.pipeline.context import RunContext
 from graph.pipeline.run import load_run, run_graph
@@ -35,6 +35,7 @@ from harness.textdiff import unified_diff as _text_diff
 __all__ = [
     "optimize", "optimize_source", "resume", "write_result", "initial_state", "build_graph", "PipelineState",
     "RunContext", "OptimizeResult", "TargetResult", "FasterPyConfig", "read_source", "unified_diff", "backup_path",
+    "CandidateEvent",
 ]
 
 
@@ -99,13 +100,16 @@ def optimize(
     input_files: Sequence[str | os.PathLike[str]] = (),
     backend: Any = None,
     checkpoint: bool = True,
+    on_candidate: CandidateSink | None = None,
 ) -> OptimizeResult:
     """Optimize `targets` in the file at `path`. Never writes the file (see `write_result`).
 
     Returns status "optimized" (some group verified faster), "no_improvement", "error" (a bad
     input or a failure, with `error` set; nothing was changed) or "cancelled" (the `cancel` event
     was set; `resume(result.run_id)` continues). `backend` reuses an already-created generation
-    backend; `checkpoint=False` skips the SQLite run database."""
+    backend; `checkpoint=False` skips the SQLite run database. `on_candidate` receives each accepted
+    candidate (a `graph.events.CandidateEvent`) as soon as it is verified, in the calling thread,
+    while the search goes on (the result still holds them all)."""
     cfg = config
     start = time.perf_counter()
     try:
@@ -114,7 +118,8 @@ def optimize(
     except FasterPyError as exc:
         return OptimizeResult(status="error", path=str(path), run_id="", mode="", error=str(exc),
                               seconds=time.perf_counter() - start)
-    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend) as ctx:
+    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend,
+                    on_candidate=on_candidate or ignore_candidates) as ctx:
         try:
             prepare_inputs(state, ctx)
         except FasterPyError as exc:
@@ -171,8 +176,10 @@ def resume(
     cancel: threading.Event | None = None,
     state_db: str | os.PathLike[str] | None = None,
     backend: Any = None,
+    on_candidate: CandidateSink | None = None,
 ) -> OptimizeResult:
-    """Continue an interrupted run from its last finished node (or return a finished run's result)."""
+    """Continue an interrupted run from its last finished node (or return a finished run's result);
+    `on_candidate` as in `optimize` (for the candidates verified from here on)."""
     start = time.perf_counter()
     db = _default_db(state_db)
     values = load_run(db, run_id)
@@ -181,7 +188,8 @@ def resume(
         current = Path(path).read_bytes().decode("utf-8", errors="replace")
         if current != values["original_source"]:
             raise FasterPyError(f"{path} changed since run {run_id} started — start a new run instead of resuming")
-    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend) as ctx:
+    with RunContext(on_event=on_event or ignore_events, cancel=cancel or threading.Event(), backend=backend,
+                    on_candidate=on_candidate or ignore_candidates) as ctx:
         return run_state(None, ctx, db, start=start, run_id=run_id)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from fasterpy_tui.options import BUDGET_OPT
+
 
 def tui_command(
     file: Path | None = typer.Argument(None, metavar="FILE", help="Python file to optimize (a file picker opens without it)."),
@@ -17,6 +19,7 @@ def tui_command(
         "or pyproject.toml \\[tool.fasterpy]; saving then writes fasterpy.toml beside the file).",
     ),
     light: bool = typer.Option(False, "--light", help="Start in the light theme."),
+    budget: float | None = BUDGET_OPT,
 ) -> None:
     """Pick functions, watch the verify loop, inspect suggestions and accept diffs by keyboard."""
     from harness.errors import FasterPyError
@@ -25,7 +28,8 @@ def tui_command(
         raise FasterPyError(f"{file} does not exist — pass a Python source file")
     from fasterpy_tui.app import FasterPyApp
 
-    app = FasterPyApp(file, targets, config_path=config, theme="textual-light" if light else None)
+    app = FasterPyApp(file, targets, config_path=config, theme="textual-light" if light else None,
+                      overrides={"budget_s": budget})
     raise typer.Exit(app.run() or 0)
 
 

@@ -3,9 +3,13 @@
 It is given everything it works on (the session, the configuration's source, the preselected
 targets) and knows nothing of the app: it asks for settings with an OpenSettings message, and the
 run worker (fasterpy_tui.runner) and the profile worker (fasterpy_tui.profiling) report to it by
-messages."""
+messages. While a search runs, each verified candidate arrives as CandidateVerified: the diff and
+evidence tabs show the best so far (fasterpy_tui.live), `a` accepts it as after a run, and esc
+stops the search keeping what was verified."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual import work
 from textual.binding import Binding
@@ -15,7 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, SelectionList, Static, TabbedContent, TabPane
 
 from fasterpy_tui.config_source import ConfigSource
+from fasterpy_tui.live import LiveCandidates, carry_decisions, review_key
 from fasterpy_tui.messages import (
+    CandidateVerified,
     HunkToggled,
     OpenSettings,
     ProfileFailed,
@@ -26,7 +32,7 @@ from fasterpy_tui.messages import (
     RunProgress,
 )
 from fasterpy_tui.profiling import start_profile
-from fasterpy_tui.review import as_suggestion, reviews_from_result
+from fasterpy_tui.review import AttemptView, as_suggestion, reviews_from_result
 from fasterpy_tui.runner import RunHandle, start_run
 from fasterpy_tui.session import ConfirmationNeeded, Session
 from fasterpy_tui.widgets.attempt_history import AttemptHistory
@@ -62,14 +68,21 @@ class MainScreen(Screen):
         Binding("t", "sort_by_time", "Profile: sort functions by time / file order", show=False),
     ]
 
-    def __init__(self, session: Session, config: ConfigSource, preselect: list[str] | None = None) -> None:
+    def __init__(self, session: Session, config: ConfigSource, preselect: list[str] | None = None,
+                 backend: Any = None) -> None:
         super().__init__()
         self.session = session
         self.config = config
         self.preselect = preselect or []
+        self.backend = backend  # a generation backend for every run (None: the one the settings name)
+        self.live = LiveCandidates()  # this run's verified candidates, as they arrive
+        self.live_attempts: list[AttemptView] = []  # this run's judged candidates, for the attempts table
+        self.live_stale = False  # candidates arrived while an accept was in flight: shown after it
+        self.deferred: list[Any] = []  # the run's end, reported while an accept was in flight
+        self.written_in_run = 0  # accepts written while the search went on
         self.handle: RunHandle | None = None
         self.profiling: RunHandle | None = None  # a profile in flight (its start time and processes)
-        self.last_result = None
+        self.last_result: Any = None  # the last run's OptimizeResult
         self.run_seconds: float | None = None
         self.live_suggestions: dict[str, list] = {}
         self.accepting = False  # an accept (maybe re-verifying hunks) is in flight
@@ -178,11 +191,19 @@ class MainScreen(Screen):
             return
         self.handle = RunHandle(targets=targets)
         self.live_suggestions = {}
+        self.live = LiveCandidates()
+        self.live_attempts = []
+        self.written_in_run = 0
+        self.last_result = None
+        self.session.reviews, self.session.index = [], 0
         self.query_one(ProgressPanel).reset()
+        self.query_one(AttemptHistory).set_attempts([])
+        self.query_one(DiffView).clear_diff("Searching — each verified candidate shows here as soon as it is verified.")
+        self.query_one(EvidencePanel).show(None)
         self.query_one("#run-button", Button).disabled = True
         self.action_tab("progress")
         self.set_status(f"running on {', '.join(targets)} … esc cancels")
-        start_run(self, self.handle, self.session.path, self.config.get)
+        start_run(self, self.handle, self.session.path, self.config.get, self.backend)
 
     def on_run_progress(self, message: RunProgress) -> None:
         event = message.event
@@ -191,30 +212,98 @@ class MainScreen(Screen):
             # show suggestions as soon as they are retrieved, before the verify loop ends
             self.live_suggestions[event.target or ""] = [as_suggestion(s) for s in event.data["suggestions"]]
             self.query_one(SuggestionsTable).set_suggestions(self.live_suggestions)
+        if event.node == "verify" and event.data.get("status"):  # a judged candidate: the attempts log grows
+            self.live_attempts.append(AttemptView(event.target or "", int(event.data.get("attempt") or 0),
+                                                  str(event.data["status"]), event.data.get("speedup"),
+                                                  str(event.data.get("feedback") or "")))
+            self.query_one(AttemptHistory).set_attempts(self.live_attempts)
+
+    # -- the best so far, while the search goes on --------------------------------------------------
+    def on_candidate_verified(self, message: CandidateVerified) -> None:
+        first = not self.live
+        better = self.live.add(message.candidate)
+        if self.accepting:  # the accept in flight works on the reviews as they are: rebuild after it
+            self.live_stale = True
+            return
+        self._show_live(message.candidate.target if better else None, first)
+
+    def _show_live(self, new_best: str | None = None, first: bool = False) -> None:
+        """Rebuild the reviews from the live candidates. The view stays on the candidate it shows,
+        unless `new_best` names its target (or nothing was shown): then it moves to the new best."""
+        shown = self.session.current
+        reviews = self.live.reviews(self.live_suggestions)
+        carry_decisions(self.session.reviews, reviews)
+        keys = [review_key(r) for r in reviews]
+        if new_best is not None and (shown is None or shown.target == new_best):
+            index = next(i for i, r in enumerate(reviews) if r.target == new_best)
+        else:
+            index = keys.index(review_key(shown)) if review_key(shown) in keys else 0
+        changed = review_key(shown) != keys[index]
+        self.session.reviews, self.session.index = reviews, index
+        if changed:
+            self.show_review()
+        else:  # the same candidate: keep the user's hunk selection, refresh its rank in the title
+            review = self.session.current
+            assert review is not None
+            self.query_one(DiffView).border_title = f"Diff — {review.title} ({review.decision})"
+        if first and self.query_one(TabbedContent).active == "progress":  # where ctrl+r left the user
+            self.action_tab("diff")
+            self.query_one(DiffView).focus()
+        if self.running:
+            best = self.live.best(reviews[index].target)
+            speed = f" {best.attempt.speedup:.2f}×" if best is not None and best.attempt.speedup else ""
+            self.set_status(f"best so far: {reviews[index].target}{speed} ({len(self.live)} verified) · "
+                            "a accepts it while the search goes on · esc stops the search")
 
     def _end_run(self) -> RunHandle | None:
         handle, self.handle = self.handle, None
         self.query_one("#run-button", Button).disabled = False
         return handle
 
-    def on_run_cancelled(self, _message: RunCancelled) -> None:
+    def _kept(self) -> str:
+        """What a stopped or failed run leaves: the candidates verified before it ended, to accept."""
+        if not self.live:
+            return ""
+        from graph.result import OptimizeResult
+
+        # the run's mode and file, so a partial accept of a kept candidate can be re-verified
+        self.last_result = OptimizeResult(status="cancelled", path=str(self.session.path), run_id="", mode=self.live.mode)
+        self.show_review()
+        return f"{len(self.live)} verified candidate(s) kept · a accepts the best so far"
+
+    def on_run_cancelled(self, message: RunCancelled) -> None:
+        if self.accepting:
+            self.deferred.append(message)
+            return
         handle = self._end_run()
         if handle is not None:
             handle.shutdown()  # the worker has returned: close the sandbox pool, stop leftovers
-        self.query_one(ProgressPanel).finish("cancelled", "run cancelled; the file is unchanged")
-        self.report("run cancelled — nothing was written")
+        kept = self._kept()
+        written = f"{self.written_in_run} accept(s) written during the search stay" if self.written_in_run else ""
+        note = " · ".join(p for p in (kept, written) if p) or "the file is unchanged"
+        self.query_one(ProgressPanel).finish("cancelled", f"search stopped; {note}")
+        self.report(f"search stopped — {note}" if kept or written else "run cancelled — nothing was written")
 
     def on_run_failed(self, message: RunFailed) -> None:
+        if self.accepting:
+            self.deferred.append(message)
+            return
         self._end_run()
         text = str(message.error) if message.user_error else f"{type(message.error).__name__}: {message.error}"
         self.query_one(ProgressPanel).finish("failed", text)
-        self.report(f"run failed: {text}", error=True)
+        kept = self._kept()
+        self.report(f"run failed: {text}" + (f" — {kept}" if kept else ""), error=True)
 
     def on_run_finished(self, message: RunFinished) -> None:
+        if self.accepting:
+            self.deferred.append(message)
+            return
         self._end_run()
         self.last_result = message.result
         self.run_seconds = message.elapsed_s
+        live_reviews = self.session.reviews
         self.session.reviews = reviews_from_result(message.result)
+        carry_decisions(live_reviews, self.session.reviews)  # an accept made during the search stays accepted
         self.session.index = next((i for i, r in enumerate(self.session.reviews) if r.candidate), 0)
         groups = {r.target for r in self.session.reviews}
         verified = len({r.target for r in self.session.reviews if r.candidate})
@@ -352,20 +441,24 @@ class MainScreen(Screen):
         self.set_status(f"{len(message.selected)}/{message.total} hunks selected — a accepts the selected hunks")
 
     def action_accept(self) -> None:
-        if self.running:
-            self.report("wait for the run to finish (or esc) before accepting", error=True)
-            return
         if self.accepting:
             self.report("still checking the previous accept — wait for it", error=True)
             return
         review = self.session.current
         if review is None or review.candidate is None:
-            self.report("no verified candidate to accept — select functions and run first (ctrl+r)", error=True)
+            if self.running:
+                self.report("no verified candidate yet — the search goes on (esc stops it)", error=True)
+            else:
+                self.report("no verified candidate to accept — select functions and run first (ctrl+r)", error=True)
             return
         diff = self.query_one(DiffView)
         selected = set(diff.selected) if diff.hunks else None
         if selected is not None and len(selected) == len(diff.hunks):
             selected = None
+        if selected is not None and self.running:  # re-verifying would share the sandbox with the search
+            self.report("a partial accept is re-verified — select all hunks to accept the verified candidate "
+                        "now, or wait for the run to end (esc stops it)", error=True)
+            return
         if selected is not None:
             self.set_status("re-verifying the selected hunks …")
         self.accepting = True
@@ -378,7 +471,18 @@ class MainScreen(Screen):
         try:
             self._accept_in_thread(selected, verify_partial)
         finally:
-            self.app.call_from_thread(setattr, self, "accepting", False)
+            self.app.call_from_thread(self._accept_done)
+
+    def _accept_done(self) -> None:
+        """The accept has ended: show candidates that arrived meanwhile, then a run end that did."""
+        self.accepting = False
+        if self.live_stale:
+            self.live_stale = False
+            self._show_live()
+        deferred, self.deferred = self.deferred, []
+        handlers: dict[type, Any] = {RunFinished: self.on_run_finished, RunCancelled: self.on_run_cancelled, RunFailed: self.on_run_failed}
+        for message in deferred:
+            handlers[type(message)](message)
 
     def _accept_in_thread(self, selected: set[int] | None, verify_partial) -> None:
         try:
@@ -392,9 +496,11 @@ class MainScreen(Screen):
         except Exception as exc:  # a failure of the verifier itself: say so, write nothing
             self.app.call_from_thread(self.report, f"could not verify the selected hunks ({exc}) — nothing was written", True)
             return
-        self.app.call_from_thread(self._after_write, message)
+        self.app.call_from_thread(self._after_write, message, True)
 
-    def _after_write(self, message: str) -> None:
+    def _after_write(self, message: str, accepted: bool = False) -> None:
+        if accepted and self.running:
+            self.written_in_run += 1
         # the session dropped the profile of the old text (shares() is None): back to file order
         self.query_one(FunctionList).set_functions(self.session.functions, set(self.selected_targets()), self.session.shares())
         highlighted = self.query_one(FunctionList).highlighted_function()

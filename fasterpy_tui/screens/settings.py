@@ -1,4 +1,5 @@
-"""Settings: backend, model, knowledge base, attempts and speedup threshold, saved to fasterpy.toml."""
+"""Settings: backend, model, knowledge base, attempts, search budget and speedup threshold, saved to
+fasterpy.toml."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ class SettingsScreen(ModalScreen["FasterPyConfig | None"]):
                 yield Label("attempts")
                 yield Input(str(self.config.attempts), type="integer", id="attempts")
             with Horizontal():
+                yield Label("budget (s)")
+                yield Input(f"{self.config.budget_s:g}", type="number", id="budget",
+                            tooltip="seconds of search per target (generate + verify), besides the attempts")
+            with Horizontal():
                 yield Label("threshold")
                 yield Input(str(self.config.speedup_threshold), type="number", id="threshold")
             shown = Path(self.target.parent.name) / self.target.name  # short: the full path is in the save notice
@@ -84,13 +89,15 @@ class SettingsScreen(ModalScreen["FasterPyConfig | None"]):
         try:
             attempts = int(self.query_one("#attempts", Input).value)
             threshold = float(self.query_one("#threshold", Input).value)
+            budget = float(self.query_one("#budget", Input).value)
         except ValueError:
-            raise FasterPyError("attempts must be a whole number and threshold a number — fix the field") from None
+            raise FasterPyError("attempts must be a whole number, budget and threshold numbers — fix the field") from None
         return {
             "generation.backend": str(self.query_one("#backend", Select).value),
             "generation.model": model,
             "kb": kb,
             "attempts": attempts,
+            "budget_s": budget,
             "speedup_threshold": threshold,
         }
 

@@ -1,6 +1,8 @@
 """The candidate's diff, hunk by hunk, with Python highlighting; hunks can be picked one by one.
 
-Unified layout by default; side by side when the view is wide enough (or forced with `v`)."""
+Unified layout by default; side by side when the view is wide enough (or forced with `v`). Lines
+carry their numbers as a unified diff gives them (fasterpy_tui.hunks.hunk_lines): old and new for a
+context line, the old one for a removed line, the new one for an added line."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fasterpy_tui.highlight import highlight_lines
-from fasterpy_tui.hunks import Hunk
+from fasterpy_tui.hunks import DiffLine, Hunk, hunk_lines
 from fasterpy_tui.messages import HunkToggled
 
 CONTEXT = 3
@@ -107,40 +109,40 @@ class DiffView(VerticalScroll, can_focus=True):
         else:
             self.border_subtitle = mode
 
-    def _line(self, lines: list[Text], index: int, sign: str, number_width: int) -> Text:
-        body = lines[index].copy() if index < len(lines) else Text("")
+    def _body(self, line: DiffLine) -> Text:
+        lines, number = (self._new_lines, line.new) if line.sign == "+" else (self._old_lines, line.old)
+        body = lines[number - 1].copy() if number is not None and 0 < number <= len(lines) else Text("")
         body.rstrip()
-        prefix = Text(f"{index + 1:>{number_width}} {sign} ", style="dim")
-        line = Text.assemble(prefix, body)
-        if sign in "+-":
-            line.stylize(BACKGROUNDS[self.app.current_theme.dark][sign])
-        return line
+        return body
+
+    def _row(self, line: DiffLine, numbers: tuple[int | None, ...], width: int) -> Text:
+        """`numbers` in the gutter (blank where a side has none), the sign, the highlighted line."""
+        gutter = " ".join(f"{n if n is not None else '':>{width}}" for n in numbers)
+        row = Text.assemble(Text(f"{gutter} {line.sign} ", style="dim"), self._body(line))
+        if line.sign in "+-":
+            row.stylize(BACKGROUNDS[self.app.current_theme.dark][line.sign])
+        return row
 
     def _render_hunk(self, hunk: Hunk):
         mark = "[x]" if hunk.index in self.selected else "[ ]"
         pointer = "▶" if hunk.index == self.current else " "
         header = Text(f"{pointer} {mark} hunk {hunk.index + 1}/{len(self.hunks)}  {hunk.header}", style="bold")
         width = len(str(max(len(self._old_lines), len(self._new_lines), 1)))
-        before = range(max(0, hunk.a_start - CONTEXT), hunk.a_start)
-        after = range(hunk.a_end, min(len(self._old_lines), hunk.a_end + CONTEXT))
-        if not self.side_by_side:
-            rows = [header]
-            rows += [self._line(self._old_lines, i, " ", width) for i in before]
-            rows += [self._line(self._old_lines, i, "-", width) for i in range(hunk.a_start, hunk.a_end)]
-            rows += [self._line(self._new_lines, j, "+", width) for j in range(hunk.b_start, hunk.b_end)]
-            rows += [self._line(self._old_lines, i, " ", width) for i in after]
-            return Group(*rows)
+        lines = hunk_lines(self.hunks, self.hunks.index(hunk), len(self._old_lines), CONTEXT)
+        if not self.side_by_side:  # two gutters, old and new, as `git diff` numbers the lines
+            return Group(header, *(self._row(line, (line.old, line.new), width) for line in lines))
         table = Table.grid(expand=True, padding=(0, 1))
         table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        for i in before:
-            table.add_row(self._line(self._old_lines, i, " ", width), self._line(self._old_lines, i, " ", width))
-        old_rows = [self._line(self._old_lines, i, "-", width) for i in range(hunk.a_start, hunk.a_end)]
-        new_rows = [self._line(self._new_lines, j, "+", width) for j in range(hunk.b_start, hunk.b_end)]
-        for k in range(max(len(old_rows), len(new_rows))):
-            table.add_row(old_rows[k] if k < len(old_rows) else Text(""), new_rows[k] if k < len(new_rows) else Text(""))
-        for i in after:
-            table.add_row(self._line(self._old_lines, i, " ", width), self._line(self._old_lines, i, " ", width))
+        removed = [line for line in lines if line.sign == "-"]
+        added = [line for line in lines if line.sign == "+"]
+        for line in lines:
+            if line.sign == " ":
+                table.add_row(self._row(line, (line.old,), width), self._row(line, (line.new,), width))
+            elif line is (removed or added)[0]:  # the change: old lines left, new lines right, side by side
+                for k in range(max(len(removed), len(added))):
+                    table.add_row(self._row(removed[k], (removed[k].old,), width) if k < len(removed) else Text(""),
+                                  self._row(added[k], (added[k].new,), width) if k < len(added) else Text(""))
         return Group(header, table)
 
     def _refresh_blocks(self) -> None:

@@ -5,8 +5,11 @@ Decoding is parallel and in process (not llama-server with parallel slots): the 
 request are decoded together as parallel sequences of one llama.cpp context, and the prompt
 prefix (system prompt + code + suggestions) stays in its KV cache, so a target's prefix is
 evaluated once across its candidates and attempts (graph.backends.llamacpp_parallel). Each
-sequence samples with its own seed and temperature, spread upward from the configured one, and a
-reply identical to another is drawn again, so n candidates differ when the model allows.
+sequence samples with its own seed and temperature: the request's `temperatures` where it gives
+them, else spread upward from the configured one; a reply identical to another is drawn again (with
+a fresh seed; hotter too unless the request pinned its temperature), so n candidates differ when
+the model allows.
+`--adapter` applies a LoRA at runtime to the GGUF base (graph.backends.gguf_lora converts a peft one).
 `parallel=False` keeps the earlier sequential decoding (one `create_chat_completion` per candidate)
 for the speed benchmark."""
 
@@ -15,14 +18,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from graph.backends.base import GenerationConfig, GenerationRequest, GenerationStats, cancelled, wanted
-from graph.backends.llamacpp_parallel import ParallelDecoder, SequenceSpec, eog_tokens
+from graph.backends.llamacpp_parallel import SEED_STRIDE, ParallelDecoder, eog_tokens, redraw, sequence_specs
 from harness.errors import FasterPyError
 
 TEMPERATURE_STEP = 0.25  # candidate i samples at temperature + i * step (candidate 0 at the configured one)
 TEMPERATURE_MAX = 1.2
+LORA_SCALE = 1.0  # peft's own scale is in the GGUF LoRA's alpha (graph.backends.gguf_lora)
 REDRAWS = 2  # rounds that re-draw replies identical to an earlier one
 
 
@@ -41,22 +46,24 @@ class LlamaCppBackend:
     name = "llamacpp"
     options: ClassVar[dict[str, str]] = {
         "model": "GGUF file or packaged model name (see `fasterpy models`)",
+        "adapter": "LoRA: a peft adapter directory (converted once to a GGUF LoRA) or a GGUF LoRA file",
         "threads": "llama.cpp CPU threads (default all cores)",
         "context_tokens": "context window in tokens",
         "temperature": "sampling temperature; 0 = greedy",
         "top_p": "nucleus sampling mass",
         "max_new_tokens": "most tokens per reply",
         "n": "candidates per round",
-        "seed": "sampling seed (candidate i uses seed + i)",
+        "seed": "sampling seed (candidate i uses seed + i; a request's variant v adds v * 1000)",
     }
 
     def __init__(self, config: GenerationConfig, *, parallel: bool = True, ignore_eos: bool = False) -> None:
         if not config.model:
             raise FasterPyError("the llamacpp backend needs --model (a GGUF file or a name from `fasterpy models`)")
-        if config.adapter:
-            raise FasterPyError("the llamacpp backend cannot apply a peft adapter — use --backend transformers")
+        from graph.backends.gguf_lora import adapter_path
         from graph.backends.models import ensure_model
 
+        if config.adapter:
+            adapter_path(config.adapter)  # a wrong path fails before the model loads
         path = ensure_model(config.model)
         if path.is_dir() or path.suffix.lower() != ".gguf":
             raise FasterPyError(f"{path} is not a GGUF file — use --backend transformers for model directories")
@@ -67,6 +74,8 @@ class LlamaCppBackend:
         self.ignore_eos = ignore_eos  # the speed benchmark: every reply runs to max_new_tokens
         self.last_stats = GenerationStats()
         self._decoder: ParallelDecoder | None = None
+        self._lora: Any = None  # the llama.cpp LoRA adapter (owned by the model), set on every context
+        self.adapter_path: Path | None = None  # the GGUF LoRA file in use
         self.threads = threads = config.threads or max(1, os.cpu_count() or 1)
         t0 = time.perf_counter()
         try:
@@ -76,9 +85,40 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError) as exc:
             raise FasterPyError(f"llama.cpp could not load {path.name}: {exc} — is it a valid GGUF file?") from exc
+        if config.adapter:
+            self._attach_adapter(config.adapter)
         if parallel:
             self._decoder_for(config.n)
         self.load_s = time.perf_counter() - t0
+
+    def _attach_adapter(self, adapter: str) -> None:
+        """Load the adapter (a GGUF LoRA, or a peft directory converted once, graph.backends.gguf_lora)
+        onto the model and set it on the sequential context; the parallel context gets it when made.
+        The same calls as `Llama(lora_path=...)`, made after loading because the conversion needs the
+        base's metadata, which also keeps the model memory-mapped (lora_path turns mmap off)."""
+        import llama_cpp
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        from graph.backends.gguf_lora import BaseInfo, gguf_lora_for
+
+        self.adapter_path = gguf_lora_for(adapter, BaseInfo.from_metadata(self.llm.metadata))
+        with suppress_stdout_stderr(disable=False):  # llama.cpp logs a line per tensor, as Llama(verbose=False) hides
+            self._lora = llama_cpp.llama_adapter_lora_init(self.llm.model, str(self.adapter_path).encode("utf-8"))
+        if not self._lora:
+            raise FasterPyError(f"llama.cpp could not apply the LoRA {self.adapter_path} to {self.path.name} — "
+                                "was the adapter trained on this base model (same architecture and size)?")
+        self._set_lora(self.llm.ctx)
+
+    def _set_lora(self, ctx: Any) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._lora)
+        scales = (ctypes.c_float * 1)(LORA_SCALE)
+        if llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales):
+            raise FasterPyError(f"llama.cpp could not set the LoRA {self.adapter_path} on its context — "
+                                "use --backend transformers for this adapter")
 
     def _end_on(self, event: Any) -> Any:
         """A logits processor that forces end-of-sequence once `event` is set: the completion call
@@ -127,6 +167,8 @@ class LlamaCppBackend:
                 self._decoder.close()
             self._decoder = ParallelDecoder(self.llm.model, capacity=max(n, cfg.n), context_tokens=cfg.context_tokens,
                                             max_new_tokens=cfg.max_new_tokens, threads=self.threads)
+            if self._lora is not None:
+                self._set_lora(self._decoder.ctx)
         return self._decoder
 
     def _generate_parallel(self, request: GenerationRequest) -> list[str]:
@@ -136,7 +178,8 @@ class LlamaCppBackend:
         prompt = self._prompt_tokens(request.messages)
         decoder = self._decoder_for(n)
         stats = GenerationStats(prompt_tokens=len(prompt), prompt_tokens_evaluated=0)
-        specs = [SequenceSpec(spread_temperature(cfg.temperature, i), cfg.seed + i) for i in range(n)]
+        specs = sequence_specs(n, temperature=cfg.temperature, seed=cfg.seed, temperatures=request.temperatures,
+                               variant=request.variant, spread=spread_temperature)
         texts: list[str | None] = [None] * n
         lengths = [0] * n
         decoded = 0
@@ -159,12 +202,16 @@ class LlamaCppBackend:
                     break
             if cancelled(request):
                 break
-            todo = repeated(texts)
+            # each repeat again with a fresh seed, hotter too unless the request pinned its temperature
+            seed = cfg.seed + request.variant * SEED_STRIDE + n * (round_ + 1)
+            again = {i: spec for i in repeated(texts)
+                     if (spec := redraw(specs[i], pinned=i < len(request.temperatures), seed=seed + i,
+                                        step=TEMPERATURE_STEP, most=TEMPERATURE_MAX))}
+            todo = list(again)
             if not todo or round_ == REDRAWS:
                 break
-            for i in todo:  # a hotter draw with a fresh seed
-                specs[i] = SequenceSpec(min(TEMPERATURE_MAX, max(specs[i].temperature, 0.2) + TEMPERATURE_STEP),
-                                        cfg.seed + n * (round_ + 1) + i)
+            for i, spec in again.items():
+                specs[i] = spec
         replies = [t for t in texts if t is not None]
         stats.candidates = len(replies)
         stats.seconds = time.perf_counter() - t0
@@ -186,13 +233,15 @@ class LlamaCppBackend:
             import llama_cpp
 
             extra["logit_bias"] = {t: float("-inf") for t in eog_tokens(llama_cpp.llama_model_get_vocab(self.llm.model))}
-        for i in range(n):  # llama.cpp decodes one sequence at a time
+        specs = sequence_specs(n, temperature=cfg.temperature, seed=cfg.seed, temperatures=request.temperatures,
+                               variant=request.variant)
+        for spec in specs:  # llama.cpp decodes one sequence at a time
             if cancelled(request):
                 break
             try:
                 out = self.llm.create_chat_completion(
-                    messages=request.messages, temperature=cfg.temperature, top_p=cfg.top_p,
-                    max_tokens=cfg.max_new_tokens, seed=cfg.seed + i, **extra,
+                    messages=request.messages, temperature=spec.temperature, top_p=cfg.top_p,
+                    max_tokens=cfg.max_new_tokens, seed=spec.seed, **extra,
                 )
             except ValueError as exc:  # prompt longer than the context window
                 raise FasterPyError(f"llama.cpp: {exc} — raise the context size or shorten the input") from exc

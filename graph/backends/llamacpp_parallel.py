@@ -9,8 +9,9 @@ Layout of the context's (unified) KV cache:
 - sequences 1..k are the candidates. Each starts as a copy of sequence 0 (`llama_memory_seq_cp`:
   the cells are shared, not duplicated), gets the prompt's final token at the first step (so every
   step is one batch of one token per live sequence) and has its own sampler chain (temperature,
-  top-p, seed). A sequence ends on an end-of-generation token or max tokens; all end once the
-  cancel event is set (checked before every step, so within a token).
+  top-p, seed; `sequence_specs` takes a request's per-candidate temperatures as given). A sequence
+  ends on an end-of-generation token or max tokens; all end once the cancel event is set (checked
+  before every step, so within a token).
 
 Why in process rather than llama-server with parallel slots: no second process, port or HTTP to
 supervise, the model is loaded once for the sequential path as well, and the prefix cache is ours
@@ -32,6 +33,26 @@ class SequenceSpec:
 
     temperature: float
     seed: int
+
+
+SEED_STRIDE = 1000  # request variant v samples with seeds config.seed + v * SEED_STRIDE + i
+
+
+def sequence_specs(n: int, *, temperature: float, seed: int, temperatures: Sequence[float] = (), variant: int = 0,
+                   spread: Callable[[float, int], float] | None = None) -> list[SequenceSpec]:
+    """How each of a request's n candidates is sampled. Candidate i takes `temperatures[i]` when the
+    request gives one (GenerationRequest.temperatures: the caller's choice for diversity, honoured
+    as is); otherwise `spread(temperature, i)` (the backend's own spread), or `temperature` itself
+    without one. Seeds are `seed + i`, offset by the request's variant, so the differing requests of
+    one attempt do not sample alike."""
+    specs = []
+    for i in range(n):
+        if i < len(temperatures):
+            t = float(temperatures[i])
+        else:
+            t = spread(temperature, i) if spread is not None else temperature
+        specs.append(SequenceSpec(max(0.0, t), seed + variant * SEED_STRIDE + i))
+    return specs
 
 
 @dataclass
@@ -178,6 +199,15 @@ class ParallelDecoder:
             for smpl in samplers:
                 ll.llama_sampler_free(smpl)
         return result
+
+
+def redraw(spec: SequenceSpec, *, pinned: bool, seed: int, step: float, most: float) -> SequenceSpec | None:
+    """How a reply equal to an earlier one is drawn again: with `seed`, and hotter by `step` (up to
+    `most`) unless the request pinned its temperature; None for a pinned greedy sequence (the same
+    text would come back)."""
+    if pinned:
+        return SequenceSpec(spec.temperature, seed) if spec.temperature > 0 else None
+    return SequenceSpec(min(most, max(spec.temperature, 0.2) + step), seed)
 
 
 def eog_tokens(vocab: Any) -> list[int]:

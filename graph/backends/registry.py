@@ -72,7 +72,7 @@ def resolve_backend_name(config: GenerationConfig) -> str:
     if model.endswith(".jsonl"):
         return "replay"
     is_gguf = model.lower().endswith(".gguf") or model in KNOWN_MODELS
-    if is_gguf and _llamacpp_installed() and not config.adapter:
+    if is_gguf and _llamacpp_installed():
         return "llamacpp"
     if Path(model).is_dir() or is_gguf or "/" in model:
         return "transformers"

@@ -3,10 +3,11 @@
 The graph is compiled with `context_schema=RunContext`; the caller creates one, passes it to
 `graph.invoke(state, config, context=ctx)` and closes it afterwards (it is a context manager).
 Nodes reach it as `runtime.context` (`runtime: Runtime[RunContext]`). It is rebuilt from the
-checkpointed config on resume, so it holds only per-process things: the event sink, the cancel
-flag, the generation backend, the open knowledge base, captured calls and program tests (the
-sandbox pool is the verifier's own, harness.verify.verify_pool). One context may serve several runs
-(batch rows): `reset_run` forgets the per-run caches and keeps the backend and KB."""
+checkpointed config on resume, so it holds only per-process things: the event sink, the sink for
+each accepted candidate (`on_candidate`, called as soon as it is verified), the cancel flag, the
+generation backend, the open knowledge base, captured calls and program tests (the sandbox pool is
+the verifier's own, harness.verify.verify_pool). One context may serve several runs (batch rows):
+`reset_run` forgets the per-run caches and keeps the backend and KB."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.config import FasterPyConfig
-from graph.events import EventSink, ProgressEvent, ignore_events
+from graph.events import CandidateEvent, CandidateSink, EventSink, ProgressEvent, ignore_candidates, ignore_events
 from graph.pipeline.state import PipelineState
 from harness.errors import FasterPyError
 
@@ -29,6 +30,7 @@ class RunContext:
     """Per-process helpers of a run, created lazily from the state's config."""
 
     on_event: EventSink = ignore_events
+    on_candidate: CandidateSink = ignore_candidates  # called by the verify node for each accepted candidate
     cancel: threading.Event = field(default_factory=threading.Event)
     backend: Any = None  # a generation backend; None: created from the config on first use
     kb: Any = None  # an open KnowledgeBase; None: opened from the config on first use
@@ -50,6 +52,10 @@ class RunContext:
     def emit(self, node: str, message: str, target: str | None = None, step: int | None = None,
              total: int | None = None, **data: Any) -> None:
         self.on_event(ProgressEvent(node=node, message=message, target=target, step=step, total=total, data=data))
+
+    def candidate(self, event: CandidateEvent) -> None:
+        """Hand an accepted candidate to `on_candidate` (in the run's thread, before the run goes on)."""
+        self.on_candidate(event)
 
     def notice(self, node: str, message: str | None, target: str | None = None) -> None:
         """Emit `message` once per process (e.g. how to install a missing model)."""

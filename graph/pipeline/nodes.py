@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from graph.config import FasterPyConfig
+from graph.events import CandidateEvent
 from graph.pipeline.context import RunContext
 from graph.pipeline.state import PipelineState
 from graph.result import Attempt, TargetResult
@@ -144,7 +145,9 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
 def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Verify this attempt's candidates. A candidate that is the same program as one already judged
     (after normalising formatting: `normal_form`) reuses that verdict instead of running again; a
-    correct candidate from a model stage gets the rules rewrites stacked on top, verified as one more."""
+    correct candidate from a model stage gets the rules rewrites stacked on top, verified as one more.
+    Each accepted candidate (not a duplicate) goes to the context's `on_candidate` as soon as it is
+    verified."""
     ctx = runtime.context
     started = time.monotonic()
     cfg = ctx.config(state)
@@ -172,6 +175,9 @@ def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
                  label, i, len(queue), attempt=attempt, status=rec.status, speedup=rec.speedup,
                  ci_low=rec.ci_low, ci_high=rec.ci_high, feedback=rec.feedback, origin=origin)
         new.append(record)
+        if rec.accepted and not extra.get("duplicate"):  # shown at once (the TUI's best so far), not at the end
+            ctx.candidate(CandidateEvent(target=label, targets=tuple(group), attempt=rec, mode=state["mode"],
+                                         run_id=state.get("run_id", "")))
         if cand and origin not in ("", "rules", "stacked") and rec.status in ("accepted", "slower") \
                 and not extra.get("duplicate"):
             from graph.backends.cascade import stack

@@ -44,10 +44,12 @@ def run_graph(state: PipelineState | None, context: RunContext, db: Path | None,
         context.emit("preprocess", f"run {run_id}: {current.get('path')}", None, run_id=run_id,
                      db=str(db) if db else None)
         try:
+            # durability "sync": each step's checkpoint is on disk before the next step starts, so a
+            # process killed mid-search (not only a cancelled one) resumes after its last finished node
             if state is not None:
-                graph.invoke(state, thread, context=context)
-            elif graph.get_state(thread).next:
-                graph.invoke(None, thread, context=context)
+                graph.invoke(state, thread, context=context, durability="sync")
+            elif _due(graph.get_state(thread)):
+                graph.invoke(None, thread, context=context, durability="sync")
         except RunCancelled:
             context.emit("done", f"cancelled — resume with `fasterpy optimize --resume {run_id}`", None,
                          status="cancelled", run_id=run_id)
@@ -78,10 +80,16 @@ def load_run(db: Path, run_id: str) -> dict[str, Any]:
     if not values or "original_source" not in values:
         raise FasterPyError(f"no run {run_id!r} in {db} — check the run id printed by the interrupted run")
     finished = len(values.get("results") or []) >= len(values.get("groups") or [[]])
-    if not snap.next and not finished:  # stopped, yet no node of this graph is due to run
+    if not _due(snap) and not finished:  # stopped, yet no node of this graph is due to run
         raise FasterPyError(f"run {run_id} in {db} was saved by an incompatible version of fasterpy and "
                             "cannot be resumed — start a new run")
     return values
+
+
+def _due(snap: Any) -> bool:
+    """Whether a checkpoint has work left: a node due to run, or one that finished with its writes
+    saved but no checkpoint after them (the process was killed in between; resuming applies them)."""
+    return bool(snap.next or snap.tasks)
 
 
 def _has_run(db: Path, run_id: str) -> bool:

@@ -115,9 +115,7 @@ def apply(tree: ast.Module) -> bool:
 
 def _needed_globals(tree: ast.Module, moved: list[ast.stmt]) -> set[str]:
     """Global names read/written by any function or class that is not part of the moved code."""
-    moved_lines: set[int] = set()
-    for s in moved:
-        moved_lines.update(range(s.lineno, (s.end_lineno or s.lineno) + 1))
+    ast.fix_missing_locations(tree)  # statements other rewrites built have none; unparse reads them
     src = ast.unparse(tree)
     # line numbers must match the parsed tree: re-parse the unparsed text and map by statement order
     fresh = ast.parse(src)

@@ -7,6 +7,7 @@ import pytest
 
 from graph.backends.base import GenerationConfig, GenerationRequest
 from graph.backends.llamacpp_backend import repeated, spread_temperature
+from graph.backends.llamacpp_parallel import SEED_STRIDE, SequenceSpec, redraw, sequence_specs
 from graph.backends.registry import get_backend
 from graph.prompt import build_messages
 
@@ -23,6 +24,43 @@ def test_temperatures_spread_and_repeats_are_found() -> None:
     assert [spread_temperature(0.2, i) for i in range(3)] == [0.2, 0.45, 0.7]
     assert spread_temperature(0.0, 0) == 0.0 and spread_temperature(1.0, 9) == 1.2
     assert repeated(["a", " a\n", "b", None, "b"]) == [1, 4]
+
+
+def test_request_temperatures_are_taken_as_given_and_seeds_follow_the_variant() -> None:
+    pinned = sequence_specs(3, temperature=0.2, seed=7, temperatures=[0.0, 1.2], variant=2, spread=spread_temperature)
+    assert pinned == [SequenceSpec(0.0, 7 + 2 * SEED_STRIDE), SequenceSpec(1.2, 8 + 2 * SEED_STRIDE),
+                      SequenceSpec(spread_temperature(0.2, 2), 9 + 2 * SEED_STRIDE)]  # the third: the backend's spread
+    assert [s.temperature for s in sequence_specs(2, temperature=0.3, seed=0)] == [0.3, 0.3]  # no spread: as configured
+    assert redraw(SequenceSpec(0.0, 1), pinned=True, seed=5, step=0.25, most=1.2) is None  # greedy again = same text
+    assert redraw(SequenceSpec(0.7, 1), pinned=True, seed=5, step=0.25, most=1.2) == SequenceSpec(0.7, 5)
+    assert redraw(SequenceSpec(0.0, 1), pinned=False, seed=5, step=0.25, most=1.2) == SequenceSpec(0.45, 5)
+
+
+def _pinned(backend, temperatures: list[float]) -> list[str]:  # type: ignore[no-untyped-def]
+    msgs = build_messages(CODE, [])
+    return backend.generate(GenerationRequest(messages=msgs, n=len(temperatures), temperatures=temperatures))
+
+
+@pytest.mark.parametrize("parallel", [True, False], ids=["parallel", "sequential"])
+def test_each_sequence_samples_at_its_own_temperature(backend, parallel: bool) -> None:  # type: ignore[no-untyped-def]
+    backend.parallel = parallel
+    try:
+        # config: temperature 0. This call also warms the sequential path's prompt cache: llama-cpp-python
+        # evaluates a cold prompt in one batch but a cached one's last token alone, and the two round apart
+        greedy = backend.generate(GenerationRequest(messages=build_messages(CODE, []), n=1))[0]
+        if not parallel:
+            greedy = backend.generate(GenerationRequest(messages=build_messages(CODE, []), n=1))[0]
+        both_greedy = _pinned(backend, [0.0, 0.0])
+        # pinned at 0 both are greedy: the same text, not re-drawn hotter (the backend's own spread
+        # would make the second one 0.25 and re-draw repeats)
+        assert both_greedy == [greedy, greedy] and greedy.strip()
+        mixed = _pinned(backend, [0.0, 1.2])
+        assert len(mixed) == 2 and mixed[0] == greedy and mixed[1].strip() != greedy.strip()
+        assert _pinned(backend, [0.0, 1.2]) == mixed  # fixed seeds: the hot sample is the same each time
+    finally:
+        backend.parallel = True
+    if parallel:
+        assert backend.last_stats.extra["parallel"] and backend.last_stats.prompt_tokens_evaluated == 2
 
 
 def test_parallel_decoding_returns_n_distinct_valid_texts(backend) -> None:  # type: ignore[no-untyped-def]

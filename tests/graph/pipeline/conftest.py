@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -13,11 +14,13 @@ import pytest
 
 
 class ScriptedServer:
-    """Replies with `replies[i]` to the i-th request (the last one repeats); records requests."""
+    """Replies with `replies[i]` to the i-th request (the last one repeats); records requests.
+    `gate`, when set, is called with the request's index before the reply goes out (it may block)."""
 
     def __init__(self, replies: list[str]) -> None:
         self.replies = replies
         self.requests: list[dict] = []
+        self.gate: Callable[[int], None] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,7 +39,10 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(payload)
-                text = server.replies[min(len(server.requests) - 1, len(server.replies) - 1)]
+                index = len(server.requests) - 1
+                if server.gate is not None:
+                    server.gate(index)
+                text = server.replies[min(index, len(server.replies) - 1)]
                 n = int(payload.get("n") or 1)
                 choices = [{"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
                            for i in range(n)]

@@ -67,6 +67,8 @@ def test_the_missing_model_is_named_once_with_how_to_install_it(monkeypatch):
 def test_feedback_quotes_the_candidate_and_the_failing_case(status, failure, case, needle):
     note = feedback_note(status, MODEL, failure, case, speedup=1.02, threshold=1.1)
     assert MODEL.strip().splitlines()[3] in note and needle in note and status in note
+    if case is not None:
+        assert f"Failing input: {case.strip()}" in note
     if status == "wrong_output":
         assert "expected 7" in note and "got 3" in note
 
