@@ -203,10 +203,13 @@ def decide(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
     best = max(accepted, key=lambda a: (a.ci_low or 0.0, a.speedup or 0.0)) if accepted else None  # the fastest
     clear = best is not None and (best.ci_low or 0.0) >= cfg.early_stop * cfg.speedup_threshold
     spent = float(state.get("search_s") or 0.0)
-    over = spent >= cfg.budget_s
+    # An attempt is not started when one more of the attempts' average length would end past the
+    # budget: the budget is a bound on the search, not the time after which the last attempt begins.
+    per_attempt = spent / max(1, attempt)
+    over = spent >= cfg.budget_s or spent + per_attempt > cfg.budget_s
     if over and attempt < cfg.attempts:
-        ctx.emit("decide", f"search budget used ({spent:.0f} s of {cfg.budget_s:.0f} s): stopping", label, attempt,
-                 cfg.attempts, status="budget")
+        ctx.emit("decide", f"search budget used ({spent:.0f} s of {cfg.budget_s:.0f} s; another attempt takes "
+                 f"~{per_attempt:.0f} s): stopping", label, attempt, cfg.attempts, status="budget")
     if best is not None and (clear or over or attempt >= cfg.attempts):
         ctx.emit("decide", f"accepted candidate {best.number}.{best.candidate}: {best.speedup:.2f}× "
                  f"(CI {best.ci_low:.2f}–{best.ci_high:.2f})", label, attempt, cfg.attempts,

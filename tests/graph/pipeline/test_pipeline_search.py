@@ -127,3 +127,15 @@ def test_the_budget_stops_the_search(tmp_path):
     assert any(e.data.get("status") == "budget" for e in events)
     state["search_s"] = 0.0
     assert nodes.decide(state, SimpleNamespace(context=RunContext()))["attempt"] == 2
+
+
+def test_an_attempt_that_would_end_past_the_budget_is_not_started(tmp_path):
+    state = _state(tmp_path, [], attempts=5, budget_s=180.0)
+    state["attempt"] = 2
+    state["attempts"] = [{"target": "program", "number": n, "candidate": 1, "status": "slower", "feedback": "x",
+                          "speedup": 1.0, "code": MODEL, "candidate_code": MODEL} for n in (1, 2)]
+    state["search_s"] = 140.0  # two attempts of ~70 s: a third would end at ~210 s
+    out = nodes.decide(state, SimpleNamespace(context=RunContext()))
+    assert out["results"][0]["status"] == "no_improvement"
+    state["search_s"] = 100.0  # two of ~50 s: a third ends at ~150 s, inside the budget
+    assert nodes.decide(state, SimpleNamespace(context=RunContext()))["attempt"] == 3
