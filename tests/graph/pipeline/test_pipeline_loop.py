@@ -3,23 +3,15 @@ accepted. The real graph, the real `openai` backend, a real local HTTP server an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graph.api import optimize
 from graph.config import FasterPyConfig
 
-CODE = '''def dedupe(xs):
-    out = []
-    for x in xs:
-        if x not in out:
-            out.append(x)
-    return out
-
-
-if __name__ == "__main__":
-    data = [i % 700 for i in range(6000)]
-    print(len(dedupe(data)))
-'''
+# a list used as a set: the program every search test optimizes (shared with the other pipeline tests)
+CODE = (Path(__file__).resolve().parents[2] / "fixtures" / "dedupe_program.py").read_text(encoding="utf-8")
 
 WRONG = "Here you go:\n```python\ndef dedupe(xs):\n    return sorted(set(xs), reverse=True)\n```\n"
 RIGHT = "```python\ndef dedupe(xs):\n    return list(dict.fromkeys(xs))\n```"

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -19,18 +20,8 @@ from graph.config import FasterPyConfig
 from graph.pipeline.build import build_graph, open_checkpointer
 from graph.pipeline.context import RunContext
 
-CODE = '''def dedupe(xs):
-    out = []
-    for x in xs:
-        if x not in out:
-            out.append(x)
-    return out
-
-
-if __name__ == "__main__":
-    data = [i % 700 for i in range(6000)]
-    print(len(dedupe(data)))
-'''
+# a list used as a set: the program every search test optimizes (shared with the other pipeline tests)
+CODE = (Path(__file__).resolve().parents[2] / "fixtures" / "dedupe_program.py").read_text(encoding="utf-8")
 
 WRONG = "```python\ndef dedupe(xs):\n    return sorted(set(xs), reverse=True)\n```"
 RAISES = "```python\ndef dedupe(xs):\n    return [xs[len(xs)]]\n```"
