@@ -10,6 +10,7 @@ Configurations (issue 12, section 5):
     cascade-noret      the cascade without retrieval
     cascade-summaries  the cascade, prompt mode "summaries" (the paper's suggestions)
     cascade-examples   the cascade, prompt mode "examples" (retrieved slow/fast code)
+    cascade-lora       the cascade with the LoRA adapter (--adapter; default the shipped 1.5B one)
     reference          the human reference programs (no generation)
 
 A configuration whose settings equal an earlier one's (e.g. cascade-summaries while "summaries" is
