@@ -169,8 +169,9 @@ def curate(
 
 def stats_path(output: Path) -> Path:
     """The stats JSON written next to the training data: train.jsonl → train.stats.json."""
-    name = output.name[: -len(".jsonl")] if output.name.endswith(".jsonl") else output.name
-    return output.with_name(f"{name}.stats.json")
+    from finetune.dataset import jsonl_stem
+
+    return output.with_name(f"{jsonl_stem(output)}.stats.json")
 
 
 def build_curated(
@@ -213,16 +214,25 @@ def build_curated(
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """The counts after each filter, as the CLI prints them."""
-    rows = [("filter", "kept", "dropped", "kept by source")]
-    for s in report["steps"]:
-        by = ", ".join(f"{k} {v}" for k, v in s["kept_by_source"].items())
-        rows.append((s["name"], str(s["kept"]), str(s["dropped"]), by))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    notes = [f"  {s['name']}: {s['note']}" for s in report["steps"] if s["note"]]
+    """The counts after each filter, as the CLI prints them (a rich table, rendered to text)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
     log = report["measurement_log"]
     reasons = ", ".join(f"{n} {why}" for why, n in log["failed_because"].items())
-    head = f"measurement log: {log['rows']} pairs measured by the harness, {log['with_rate']} kept a rate ({reasons})"
-    return "\n".join([head, *lines, "notes:", *notes])
+    table = Table(title=f"measurement log: {log['rows']} pairs measured by the harness, {log['with_rate']} kept a "
+                        f"rate ({reasons})", title_justify="left")
+    for col, justify in (("filter", "left"), ("kept", "right"), ("dropped", "right"), ("kept by source", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for step in report["steps"]:
+        table.add_row(step["name"], str(step["kept"]), str(step["dropped"]),
+                      ", ".join(f"{k} {v}" for k, v in step["kept_by_source"].items()))
+    out = io.StringIO()
+    console = Console(file=out, width=120, force_terminal=False, color_system=None)
+    console.print(table)
+    for step in report["steps"]:
+        if step["note"]:
+            console.print(f"  {step['name']}: {step['note']}", highlight=False)
+    return out.getvalue().rstrip()

@@ -188,8 +188,13 @@ def build_dataset(
     return stats
 
 
+def jsonl_stem(path: Path) -> str:
+    """train.jsonl → train: the name the files written beside it are derived from."""
+    return path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else path.name
+
+
 def default_val_path(output: Path) -> Path:
-    stem = output.name[: -len(".jsonl")] if output.name.endswith(".jsonl") else output.name
+    stem = jsonl_stem(output)
     if stem == "train":
         return output.with_name("val.jsonl")
     return output.with_name(f"{stem}.val.jsonl")

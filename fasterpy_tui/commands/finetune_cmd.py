@@ -53,28 +53,26 @@ def build_data_cmd(
     if exclude_problems is not None:
         exclude_note = f"problems of {exclude_problems}" if Path(exclude_problems).is_file() else exclude_problems
     excluded = parse_problem_list(exclude_problems)
-    with KnowledgeBase.open(kb) as base:
-        if not all_pairs:
-            with _bar() if progress else _nullbar() as on_progress:
-                report = build_curated(base, output, measurements or base.path / "measurements.jsonl", val_output,
-                                       min_rate=min_rate, min_low=min_low, exclude_problems=excluded,
-                                       exclude_note=exclude_note, n=n, val_frac=val_frac, seed=seed, k=k,
-                                       on_progress=on_progress)
-            typer.echo(format_table(report))
-            b = report["build"]
-            typer.echo(f"wrote {b['written_train']} training examples ({b['train_problems']} problems) to {output}")
-            typer.echo(f"wrote {b['written_val']} validation examples ({b['val_problems']} problems) to {report['val']}")
-            typer.echo(f"dropped suggestions: {b['dropped_self']} self/duplicate, {b['dropped_same_problem']} same "
-                       f"problem; {b['short_of_suggestions']} examples have fewer than {k} suggestions")
-            typer.echo(f"counts: {stats_path(output)}")
-            return
-        with _bar() if progress else _nullbar() as on_progress:
-            stats = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded, on_progress=on_progress)
+    with KnowledgeBase.open(kb) as base, _bar() if progress else _nullbar() as on_progress:
+        if all_pairs:
+            built = build_dataset(base, n, output, val_output, val_frac, seed, k, excluded,
+                                  on_progress=on_progress).to_dict()
+            report = None
+        else:
+            report = build_curated(base, output, measurements or base.path / "measurements.jsonl", val_output,
+                                   min_rate=min_rate, min_low=min_low, exclude_problems=excluded,
+                                   exclude_note=exclude_note, n=n, val_frac=val_frac, seed=seed, k=k,
+                                   on_progress=on_progress)
+            built = report["build"]
+    if report is not None:
+        typer.echo(format_table(report))
     val_path = val_output or default_val_path(output)
-    typer.echo(f"wrote {stats.written_train} training examples ({stats.train_problems} problems) to {output}")
-    typer.echo(f"wrote {stats.written_val} validation examples ({stats.val_problems} problems) to {val_path}")
-    typer.echo(f"dropped suggestions: {stats.dropped_self} self/duplicate, {stats.dropped_same_problem} same problem; "
-               f"{stats.short_of_suggestions} examples have fewer than {k} suggestions")
+    typer.echo(f"wrote {built['written_train']} training examples ({built['train_problems']} problems) to {output}")
+    typer.echo(f"wrote {built['written_val']} validation examples ({built['val_problems']} problems) to {val_path}")
+    typer.echo(f"dropped suggestions: {built['dropped_self']} self/duplicate, {built['dropped_same_problem']} same "
+               f"problem; {built['short_of_suggestions']} examples have fewer than {k} suggestions")
+    if report is not None:
+        typer.echo(f"counts: {stats_path(output)}")
 
 
 @finetune_app.command("train")
