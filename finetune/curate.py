@@ -12,9 +12,9 @@ not pass. The filters, in order:
    reproduced the expected output (Eq. 3 accuracy 1.0) or the function results agreed; a row with
    a rate and a failure would be dropped here;
 3. rate ≥ `min_rate`;
-4. the bootstrap 95 % lower bound on the speedup ≥ `min_low` — a measurement stores no bound, only
-   that it was accepted, which means its bound cleared the measurer's `min_low` (1.05 for the
-   shipped KB); a row may carry a `low` field, which is used when present;
+4. the bootstrap 95 % lower bound on the speedup ≥ `min_low` — the row's `low` (kb.builders.measure
+   stores it); a row written before measurements stored it counts as the measurer's `min_low` (1.05
+   for the shipped KB), which its bound cleared when it was accepted;
 5. the fastest target per slow program (slow code compared with layout and comments normalised away);
 6. not one of `exclude_problems` (e.g. the quality benchmark's problems).
 """

@@ -43,6 +43,7 @@ from pydantic_core import core_schema
 from graph.backends.base import GenerationConfig
 from harness.errors import FasterPyError
 from harness.files import atomic_write
+from harness.verify.equality import FLOAT_TOLERANCE
 
 CONFIG_FILE = "fasterpy.toml"
 Mode = Literal["together", "each"]
@@ -114,7 +115,7 @@ class FasterPyConfig(BaseModel):
     repeats: int = Field(default=8, ge=2)  # interleaved timing rounds (more are added when the CI straddles the threshold)
     timeout_s: float = Field(default=10.0, gt=0)  # per sandboxed run
     memory_mb: int = 1024  # per sandboxed run
-    float_tolerance: float = 1e-9  # relative and absolute tolerance when comparing floats
+    float_tolerance: float = FLOAT_TOLERANCE  # relative and absolute tolerance when comparing float results
     mode: Mode = "together"  # "together": all targets in one prompt; "each": one target at a time
     budget_s: float = Field(default=180.0, gt=0)  # seconds of search per target group (generate + verify), besides `attempts`
     early_stop: float = Field(default=1.5, ge=1)  # stop searching once a candidate's CI low ≥ early_stop × speedup_threshold

@@ -7,29 +7,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.verify.verdict import Measures
+
 RunStatus = Literal["optimized", "no_improvement", "error", "cancelled"]
 
 
 @dataclass
-class Attempt:
+class Attempt(Measures):
     """One candidate the verifier judged. `number` is the attempt (1-based); `candidate` is its index
-    among the candidates generated in that attempt."""
+    among the candidates generated in that attempt. The figures (speedup, interval, runtimes, checks,
+    coverage) are its verdict's, keyword-only (harness.verify.verdict.Measures)."""
 
     target: str
     number: int
     candidate: int
     status: str  # a harness.verify.Verdict status: accepted | wrong_output | exception | timeout | slower | thin_evidence | no_code | error
     feedback: str = ""
-    speedup: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    runtime_before: float | None = None
-    runtime_after: float | None = None
-    tests_passed: int = 0
-    tests_total: int = 0
-    checks: int = 0  # inputs the candidate was checked on, captured and generated (0: not counted)
-    coverage: float | None = None  # share (0..1) of the original targets' lines the checks executed
-    thin_evidence: bool = False  # coverage below the min_coverage_warn setting
     uncovered: dict[str, list[int]] = field(default_factory=dict)  # target → lines no check executed
     code: str = ""
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+# The one default float tolerance, relative and absolute alike: Tolerance's, VerifyConfig's
+# float_rel_tol/float_abs_tol and graph.config's `float_tolerance` all start from it. Results here are
+# full doubles, not PIE's printed lines (harness.correctness compares those within 1e-3), so only
+# rounding noise, such as a sum taken in another order, fits inside it.
+FLOAT_TOLERANCE = 1e-9
+
 
 @dataclass(frozen=True)
 class Tolerance:
-    rel: float = 1e-9
-    abs: float = 1e-12
+    rel: float = FLOAT_TOLERANCE
+    abs: float = FLOAT_TOLERANCE
 
 
 def _floats_close(a: float, b: float, tol: Tolerance) -> bool:

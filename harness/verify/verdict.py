@@ -4,20 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any
 
 from harness.compare import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD, SpeedupEstimate
 from harness.textdiff import unified_diff
-from harness.verify.equality import Tolerance
+from harness.verify.equality import FLOAT_TOLERANCE, Tolerance
 
 STATUSES = ("accepted", "wrong_output", "exception", "timeout", "slower", "thin_evidence", "no_code", "error")
 
 
 @dataclass
-class Verdict:
-    status: str
-    feedback: str = ""
+class Measures:
+    """What judging a candidate measured. Verdict carries it, and graph.result.Attempt keeps it for
+    each candidate of a run, so the two name and default every figure alike. Keyword-only: the
+    records that extend it keep their own leading positional fields."""
+
+    _: KW_ONLY
     speedup: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -28,6 +31,12 @@ class Verdict:
     checks: int = 0  # inputs both sides agreed on, captured and generated (0: not counted, see tests_passed)
     coverage: float | None = None  # share of the original targets' lines the checks executed (0..1)
     thin_evidence: bool = False  # coverage below VerifyConfig.min_coverage_warn
+
+
+@dataclass
+class Verdict(Measures):
+    status: str
+    feedback: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,8 +65,8 @@ class VerifyConfig:
     statistic: str = "mean"  # "mean" or "median" of the rounds
     timeout_s: float = 10.0  # per sandboxed run
     memory_mb: int = 1024
-    float_rel_tol: float = 1e-7
-    float_abs_tol: float = 1e-9
+    float_rel_tol: float = FLOAT_TOLERANCE
+    float_abs_tol: float = FLOAT_TOLERANCE
     compare_stdout: bool = True  # function mode: what a call prints must match too
     min_call_time_s: float = 0.002  # function mode: repeat tiny calls until one timing is this long
     max_inner_repeats: int = 50

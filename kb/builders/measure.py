@@ -13,7 +13,8 @@ by harness.compare's bootstrap (`accepted`: its lower bound clears `min_low`).
 
 rate = mean(slow samples) / mean(fast samples). Tiny programs time within noise of each other, so a
 pair is kept only when that bound says the fast version really is faster; otherwise it is skipped,
-with the reason in `failures`."""
+with the reason in `failures`. The measurement cache (a KB's measurements.jsonl) keeps each pair's
+bound as `low` beside its rate (None when nothing was timed), for finetune.curate's bound filter."""
 
 from __future__ import annotations
 
@@ -210,8 +211,11 @@ class LazyMeasurer:
         if hit is None:
             if self._m is None:
                 self._m = HarnessMeasurer(**self.kwargs)
+            self._m.estimates.pop(pair.key, None)  # a bound left by an earlier pair of this key is not this one's
             rate = self._m(pair)
-            hit = {"digest": digest, "key": pair.key, "rate": rate, "failure": self._m.failures.get(pair.key, "")}
+            est = self._m.estimates.get(pair.key)
+            hit = {"digest": digest, "key": pair.key, "rate": rate, "low": est.low if est is not None else None,
+                   "failure": self._m.failures.get(pair.key, "")}
             self.cache[digest] = hit
             if self.cache_path:
                 append_jsonl(self.cache_path, hit)

@@ -5,6 +5,7 @@ counts after each filter add up."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from pathlib import Path
@@ -167,3 +168,27 @@ def test_build_data_cli_curates_by_default(kb_and_log: tuple[Path, list[Record]]
     assert "rate >= 1.5" in res.stdout and "train.stats.json" in res.stdout
     stats = json.loads((out.parent / "train.stats.json").read_text())
     assert stats["build"]["written_train"] + stats["build"]["written_val"] == 11
+
+
+def test_the_bound_a_real_measurement_stores_is_the_one_the_filter_applies(tmp_path: Path) -> None:
+    # a floor between the guaranteed 1.05 and the stored bound keeps the pair only if curate reads the
+    # stored bound; a floor just above it drops the pair
+    from kb.builders.build import pair_to_record
+    from kb.builders.measure import LazyMeasurer
+    from kb.builders.pairs import Pair
+
+    slow = "n = int(input())\ns = 0\nfor i in range(n):\n    s += i\nprint(s)\n"
+    fast = "n = int(input())\nprint(n * (n - 1) // 2)\n"
+    pair = Pair(key="pie-dev:m1", slow=slow, fast=fast, rate=None, problem_id="sum",
+                tests=[("200000\n", f"{200000 * 199999 // 2}\n")])
+    log = tmp_path / "measurements.jsonl"
+    with contextlib.closing(LazyMeasurer(cache=log, timeout_s=10, workers=1)) as measure:
+        rate = measure(pair)
+    assert rate is not None, measure.failures
+    low = load_measurements(log)["pie-dev:m1"][0]["low"]
+    assert low > 1.1, low
+    record = pair_to_record(pair, rate, "1. closed form", "offline")
+    kept, stats = curate([record], load_measurements(log), min_rate=1.0, min_low=(1.05 + low) / 2)
+    assert kept == [record] and "1 rows store their bound" in stats.steps[4].note
+    dropped, _ = curate([record], load_measurements(log), min_rate=1.0, min_low=low + 0.01)
+    assert dropped == []

@@ -3,6 +3,7 @@ peft LoRA adapter trained for a few steps, saved, loaded by the backend, generat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,62 +173,15 @@ def test_bad_paths_are_one_line_errors(tmp_path: Path, tiny_model_dir: Path) -> 
         load_causal_lm(str(tiny_model_dir), adapter=str(tmp_path), device="cpu")
 
 
-def _write_gguf(model_dir: Path, out: Path) -> Path:
-    """The tiny model as an F32 GGUF file (gguf-py writer), tokenizer and chat template included."""
-    import json
-
-    import gguf
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    cfg = model.config
-    w = gguf.GGUFWriter(str(out), "qwen2")
-    w.add_context_length(cfg.max_position_embeddings)
-    w.add_embedding_length(cfg.hidden_size)
-    w.add_block_count(cfg.num_hidden_layers)
-    w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads)
-    w.add_head_count_kv(cfg.num_key_value_heads)
-    w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
-    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    tj = json.loads(tok.backend_tokenizer.to_str())
-    added = {a["content"]: a["id"] for a in tj["added_tokens"]}
-    everything = {**tj["model"]["vocab"], **added}
-    tokens = [""] * len(everything)
-    for t, i in everything.items():
-        tokens[i] = t
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("qwen2")
-    w.add_token_list(tokens)
-    w.add_token_types([
-        gguf.TokenType.CONTROL if t in added and t.startswith("<") else
-        gguf.TokenType.USER_DEFINED if t in added else gguf.TokenType.NORMAL
-        for t in tokens
-    ])
-    w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]])
-    w.add_eos_token_id(tok.eos_token_id)
-    w.add_pad_token_id(tok.pad_token_id)
-    w.add_bos_token_id(tok.pad_token_id)
-    w.add_chat_template(tok.chat_template)
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, cfg.num_hidden_layers)
-    for name, t in model.state_dict().items():
-        w.add_tensor(names.get_name(name, try_suffixes=(".weight", ".bias")), t.float().numpy())
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return out
-
-
-def test_gguf_through_transformers_converts_once(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_gguf_through_transformers_converts_once(tiny_model_dir: Path, tmp_path: Path,
+                                                 write_gguf: Callable[..., Path]) -> None:
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from graph.backends.hf_loading import converted_dir
 
-    gguf_path = _write_gguf(tiny_model_dir, tmp_path / "tiny-qwen2.gguf")
+    gguf_path = write_gguf(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           AutoTokenizer.from_pretrained(tiny_model_dir), "qwen2", tmp_path / "tiny-qwen2.gguf")
     cfg = GenerationConfig(backend="transformers", model=str(gguf_path), temperature=0.0, max_new_tokens=4, device="cpu")
     backend = get_backend(cfg, reuse=False)
     cached = converted_dir(gguf_path)

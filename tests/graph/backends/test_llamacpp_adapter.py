@@ -6,6 +6,7 @@ transformers' (within a tolerance far below the move), and `--adapter` changes t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -36,7 +37,7 @@ class Tiny:
     adapter: Path
 
 
-def _build(root: Path, arch: str, *, hidden: int, lora: dict[str, Any]) -> Tiny:
+def _build(root: Path, arch: str, write_gguf: Callable[..., Path], *, hidden: int, lora: dict[str, Any]) -> Tiny:
     import torch
     from peft import LoraConfig, get_peft_model
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -58,7 +59,7 @@ def _build(root: Path, arch: str, *, hidden: int, lora: dict[str, Any]) -> Tiny:
                   eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id, bos_token_id=None, initializer_range=0.2)
     model = Qwen2ForCausalLM(Qwen2Config(**common)) if arch == "qwen2" else LlamaForCausalLM(LlamaConfig(**common))
     model.save_pretrained(hf_dir)
-    gguf_path = _write_gguf(model, fast, arch, root / f"tiny-{arch}.gguf")
+    gguf_path = write_gguf(model, fast, arch, root / f"tiny-{arch}.gguf")
     torch.manual_seed(1)
     peft_model = get_peft_model(model, LoraConfig(init_lora_weights=False, **lora))
     with torch.no_grad():
@@ -69,72 +70,18 @@ def _build(root: Path, arch: str, *, hidden: int, lora: dict[str, Any]) -> Tiny:
     return Tiny(arch, hf_dir, gguf_path, root / "adapter")
 
 
-def _permute(w: np.ndarray, heads: int) -> np.ndarray:
-    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-def _write_gguf(model: Any, tok: Any, arch: str, out: Path) -> Path:
-    """The model as an F32 GGUF base, as convert_hf_to_gguf lays it out (llama: q/k rows permuted)."""
-    import gguf
-
-    cfg = model.config
-    w = gguf.GGUFWriter(str(out), arch)
-    w.add_context_length(cfg.max_position_embeddings)
-    w.add_embedding_length(cfg.hidden_size)
-    w.add_block_count(cfg.num_hidden_layers)
-    w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads)
-    w.add_head_count_kv(cfg.num_key_value_heads)
-    w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
-    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    if arch == "llama":
-        w.add_vocab_size(cfg.vocab_size)
-        w.add_rope_dimension_count(cfg.hidden_size // cfg.num_attention_heads)
-    tj = json.loads(tok.backend_tokenizer.to_str())
-    added = {a["content"]: a["id"] for a in tj["added_tokens"]}
-    vocab = {**tj["model"]["vocab"], **added}
-    tokens = [""] * len(vocab)
-    for t, i in vocab.items():
-        tokens[i] = t
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("qwen2")
-    w.add_token_list(tokens)
-    w.add_token_types([gguf.TokenType.CONTROL if t in added else gguf.TokenType.NORMAL for t in tokens])
-    w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]])
-    w.add_eos_token_id(tok.eos_token_id)
-    w.add_pad_token_id(tok.pad_token_id)
-    w.add_bos_token_id(tok.pad_token_id)
-    w.add_add_bos_token(False)
-    w.add_chat_template(tok.chat_template)
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2 if arch == "qwen2" else gguf.MODEL_ARCH.LLAMA,
-                                     cfg.num_hidden_layers)
-    for name, t in model.state_dict().items():
-        data = t.float().numpy()
-        if arch == "llama" and name.endswith(("q_proj.weight", "k_proj.weight")):
-            data = _permute(data, cfg.num_attention_heads if "q_proj" in name else cfg.num_key_value_heads)
-        gguf_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
-        assert gguf_name is not None, name
-        w.add_tensor(gguf_name, data)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return out
-
-
 @pytest.fixture(scope="module")
-def qwen(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+def qwen(tmp_path_factory: pytest.TempPathFactory, write_gguf: Callable[..., Path]) -> Tiny:
     # every module llama.cpp can adapt, the token embedding and output layer included
-    return _build(tmp_path_factory.mktemp("qwen2"), "qwen2", hidden=32, lora=dict(
+    return _build(tmp_path_factory.mktemp("qwen2"), "qwen2", write_gguf, hidden=32, lora=dict(
         r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                            "down_proj", "embed_tokens", "lm_head"]))
 
 
 @pytest.fixture(scope="module")
-def llama(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+def llama(tmp_path_factory: pytest.TempPathFactory, write_gguf: Callable[..., Path]) -> Tiny:
     # q/k permuted rows; rsLoRA and per-module rank and alpha: scales llama.cpp's alpha / r cannot say alone
-    return _build(tmp_path_factory.mktemp("llama"), "llama", hidden=48, lora=dict(
+    return _build(tmp_path_factory.mktemp("llama"), "llama", write_gguf, hidden=48, lora=dict(
         r=4, lora_alpha=8, use_rslora=True, rank_pattern={"v_proj": 2}, alpha_pattern={"o_proj": 3},
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]))
 

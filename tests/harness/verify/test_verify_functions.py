@@ -252,3 +252,43 @@ def test_module_inside_a_package_keeps_its_relative_imports(tmp_path: Path):
                          VerifyConfig(repeats=2, max_repeats=2, threshold=1.0))
     assert v.status in ("accepted", "slower"), v.feedback
     assert v.tests_passed == 1
+
+
+MEAN = '''\
+def mean(xs):
+    total = 0.0
+    for x in xs:
+        total += x
+    return total / len(xs)
+
+
+if __name__ == "__main__":
+    mean([1 + i / 1000 for i in range(2000)])
+'''
+
+
+def test_float_results_compare_within_the_tolerance_and_the_config_key_sets_it(tmp_path: Path):
+    # A result off by a tenth of the tolerance is the same result; off by ten times it, a wrong one.
+    # The user's `float_tolerance` reaches the check through the pipeline's own VerifyConfig.
+    from graph.config import FasterPyConfig
+    from graph.pipeline.context import RunContext
+    from harness.verify.equality import FLOAT_TOLERANCE
+
+    path = tmp_path / "stats.py"
+    path.write_text(MEAN)
+    cap = capture_calls(path, ["mean"])
+    quick = dict(repeats=2, max_repeats=2, threshold=1.0)
+
+    def check(factor: float, config: VerifyConfig):
+        candidate = f"def mean(xs):\n    return sum(xs) / len(xs) * (1 + {factor!r})\n"
+        return verify_functions(path, MEAN, splice_functions(MEAN, candidate, ["mean"]), ["mean"], cap, config)
+
+    assert VerifyConfig().tolerance().rel == VerifyConfig().tolerance().abs == FasterPyConfig().float_tolerance
+    inside = check(FLOAT_TOLERANCE / 10, VerifyConfig(**quick))
+    assert inside.status in ("accepted", "slower") and inside.tests_passed == inside.tests_total == 1, inside.feedback
+    outside = check(FLOAT_TOLERANCE * 10, VerifyConfig(**quick))
+    assert outside.status == "wrong_output" and "expected:" in outside.feedback, outside.feedback
+    wider = RunContext().verify_config(FasterPyConfig(float_tolerance=FLOAT_TOLERANCE * 100))
+    assert wider.tolerance().rel == wider.tolerance().abs == FLOAT_TOLERANCE * 100
+    widened = check(FLOAT_TOLERANCE * 10, VerifyConfig.of({**vars(wider), **quick}))
+    assert widened.status in ("accepted", "slower"), widened.feedback
