@@ -13,11 +13,14 @@ from graph.backends.rules import (
     comprehension,
     fast_input,
     hoist,
+    int_power,
     main_function,
+    max_update,
     memoize,
     minmax,
     set_membership,
     str_join,
+    unused_imports,
 )
 from graph.backends.rules.core import Rewrite
 from graph.backends.rules.keep_source import merge, parse_quietly
@@ -27,6 +30,8 @@ from graph.backends.rules.keep_source import merge, parse_quietly
 REWRITES: tuple[Rewrite, ...] = (
     memoize.REWRITE,
     minmax.REWRITE,
+    max_update.REWRITE,
+    int_power.REWRITE,
     set_membership.REWRITE,
     comprehension.REWRITE,
     str_join.REWRITE,
@@ -34,6 +39,7 @@ REWRITES: tuple[Rewrite, ...] = (
     hoist.HOIST_LOOKUPS,
     fast_input.REWRITE,
     main_function.REWRITE,
+    unused_imports.REWRITE,  # after everything: drops only what the others left unused
 )
 REWRITES_BY_NAME = {r.name: r for r in REWRITES}
 

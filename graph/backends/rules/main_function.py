@@ -14,11 +14,13 @@ from graph.backends.rules.core import (
     PURE_BUILTINS,
     Rewrite,
     fresh_name,
+    is_call_to,
     names_loaded,
     names_stored,
     uses_dynamic_scope,
     walk_body,
 )
+from graph.backends.rules.fast_input import helper_def
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -76,7 +78,7 @@ def apply(tree: ast.Module) -> bool:
         kept = [s for s in body if not any(s is m for m in moved)]
     if not moved or not any(isinstance(n, LOOPS + COMPREHENSIONS) for n in walk_body(moved)):
         return False
-    if uses_dynamic_scope(walk_body(moved)) or any(isinstance(n, (ast.Global, ast.Nonlocal)) for s in moved for n in ast.walk(s)):
+    if _uses_dynamic_scope(tree, moved) or any(isinstance(n, (ast.Global, ast.Nonlocal)) for s in moved for n in ast.walk(s)):
         return False
     # keep simple constants that functions read (MOD = 10**9 + 7) at module level
     kept_bound = names_stored(walk_body([s for s in kept if isinstance(s, _KEEP)]))
@@ -111,6 +113,31 @@ def apply(tree: ast.Module) -> bool:
     else:
         tree.body = [*[s for s in body if not any(s is m for m in moved)], fn, call]
     return True
+
+
+def _reads_a_line(call: ast.expr, helpers: set[str]) -> bool:
+    """`input()`, `sys.stdin.readline()` or fast_input's helper, optionally `.strip()`ed."""
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("strip", "rstrip") \
+            and not call.args and not call.keywords:
+        call = call.func.value
+    if not (isinstance(call, ast.Call) and not call.args and not call.keywords):
+        return False
+    f = call.func
+    if isinstance(f, ast.Name):
+        return f.id == "input" or f.id in helpers
+    return (isinstance(f, ast.Attribute) and f.attr == "readline" and isinstance(f.value, ast.Attribute)
+            and f.value.attr == "stdin" and isinstance(f.value.value, ast.Name) and f.value.value.id == "sys")
+
+
+def _uses_dynamic_scope(tree: ast.Module, moved: list[ast.stmt]) -> bool:
+    """uses_dynamic_scope, except `eval(input())` (2to3's spelling of Python 2 input, common in PIE):
+    the line it evaluates is test data, and any name such data could mention resolves to the same
+    object in main() (its locals, then the module's globals) as at module level."""
+    helpers = {s.name for s in tree.body
+               if isinstance(s, ast.FunctionDef) and [ast.dump(s)] == [ast.dump(d) for d in helper_def(s.name)]}
+    data_evals = [n for n in walk_body(moved) if is_call_to(n, "eval") and len(n.args) == 1 and not n.keywords
+                  and _reads_a_line(n.args[0], helpers)]
+    return uses_dynamic_scope(n for n in walk_body(moved) if not any(n is e for e in data_evals))
 
 
 def _needed_globals(tree: ast.Module, moved: list[ast.stmt]) -> set[str]:
@@ -177,9 +204,9 @@ REWRITE = Rewrite(
     title="move module-level script code into main() so its variables are locals",
     conditions=(
         "only script statements move (imports, defs and classes stay, as does the __main__ guard, which "
-        "then calls main()); the moved code contains a loop; no global/nonlocal, eval/exec/globals/locals, "
-        "or star import in it; no function, class, decorator or default outside it reads or writes a name "
-        "it binds (simple constant assignments such functions need stay at module level); no builtin name "
+        "then calls main()); the moved code contains a loop; no global/nonlocal, eval/exec/globals/locals "
+        "(eval of an input line excepted: it evaluates data), or star import in it; no function, class, "
+        "decorator or default outside it reads or writes a name it binds (simple constant assignments such functions need stay at module level); no builtin name "
         "is read before the moved code rebinds it (sum = sum(a))"
     ),
     keywords=("global", "local variable", "function", "main", "scope", "namespace"),
