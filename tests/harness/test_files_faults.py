@@ -52,7 +52,12 @@ WRITER = textwrap.dedent('''
         backup = write()
     except Exception as exc:
         files = sorted(p.name for p in path.parent.iterdir())
-        baks_whole = all((path.parent / f).read_text() == before for f in files if ".bak" in f)
+        def whole(name):
+            try:
+                return (path.parent / name).read_text() == before
+            except FileNotFoundError:  # the other session's backup temp file, renamed since the listing
+                return True
+        baks_whole = all(whole(f) for f in files if ".bak" in f)
         print(json.dumps({"error": str(exc), "type": type(exc).__name__,
                           "user_error": isinstance(exc, FasterPyError), "now": path.read_text(),
                           "before": before, "files": files, "baks_whole": baks_whole}), flush=True)
