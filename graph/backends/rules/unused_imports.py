@@ -9,7 +9,7 @@ import os
 import sys
 from functools import lru_cache
 
-from graph.backends.rules.core import Rewrite
+from graph.backends.rules.core import Rewrite, names_loaded, uses_dynamic_scope
 
 # Importing these does something the program may rely on even when it never names them: it prints
 # or opens something (this, antigravity, __hello__, pygame), changes how input()/exit/signals/
@@ -46,12 +46,12 @@ def _droppable_module(module: str | None, level: int) -> bool:
 
 
 def _dynamic(tree: ast.Module) -> bool:
+    if uses_dynamic_scope(ast.walk(tree)):  # the calls and star imports every rewrite refuses
+        return True
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and n.id in _DYNAMIC_NAMES:
             return True
         if isinstance(n, ast.Attribute) and n.attr in _DYNAMIC_ATTRS:
-            return True
-        if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names):
             return True
         if isinstance(n, (ast.Import, ast.ImportFrom)):
             mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
@@ -65,9 +65,9 @@ def _dynamic(tree: ast.Module) -> bool:
 def _used_names(tree: ast.Module) -> set[str]:
     """Every name read anywhere in the module, in any scope: a conservative superset of the uses
     any import could reach (a later rebinding does not hide an earlier import from us)."""
-    used: set[str] = set()
+    used = names_loaded(ast.walk(tree))
     for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Del)):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Del):
             used.add(n.id)
         elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
             used.add(n.target.id)  # `x += 1` reads x
