@@ -14,13 +14,12 @@ from graph.backends.rules.core import (
     PURE_BUILTINS,
     Rewrite,
     fresh_name,
-    is_call_to,
     names_loaded,
     names_stored,
     uses_dynamic_scope,
     walk_body,
 )
-from graph.backends.rules.fast_input import helper_def
+from graph.backends.rules.data_eval import data_evals
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -115,29 +114,12 @@ def apply(tree: ast.Module) -> bool:
     return True
 
 
-def _reads_a_line(call: ast.expr, helpers: set[str]) -> bool:
-    """`input()`, `sys.stdin.readline()` or fast_input's helper, optionally `.strip()`ed."""
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("strip", "rstrip") \
-            and not call.args and not call.keywords:
-        call = call.func.value
-    if not (isinstance(call, ast.Call) and not call.args and not call.keywords):
-        return False
-    f = call.func
-    if isinstance(f, ast.Name):
-        return f.id == "input" or f.id in helpers
-    return (isinstance(f, ast.Attribute) and f.attr == "readline" and isinstance(f.value, ast.Attribute)
-            and f.value.attr == "stdin" and isinstance(f.value.value, ast.Name) and f.value.value.id == "sys")
-
-
 def _uses_dynamic_scope(tree: ast.Module, moved: list[ast.stmt]) -> bool:
     """uses_dynamic_scope, except `eval(input())` (2to3's spelling of Python 2 input, common in PIE):
     the line it evaluates is test data, and any name such data could mention resolves to the same
     object in main() (its locals, then the module's globals) as at module level."""
-    helpers = {s.name for s in tree.body
-               if isinstance(s, ast.FunctionDef) and [ast.dump(s)] == [ast.dump(d) for d in helper_def(s.name)]}
-    data_evals = [n for n in walk_body(moved) if is_call_to(n, "eval") and len(n.args) == 1 and not n.keywords
-                  and _reads_a_line(n.args[0], helpers)]
-    return uses_dynamic_scope(n for n in walk_body(moved) if not any(n is e for e in data_evals))
+    evals = data_evals(tree, walk_body(moved))
+    return uses_dynamic_scope(n for n in walk_body(moved) if not any(n is e for e in evals))
 
 
 def _needed_globals(tree: ast.Module, moved: list[ast.stmt]) -> set[str]:

@@ -10,6 +10,7 @@ import sys
 from functools import lru_cache
 
 from graph.backends.rules.core import Rewrite, names_loaded, uses_dynamic_scope
+from graph.backends.rules.data_eval import data_evals
 
 # Importing these does something the program may rely on even when it never names them: it prints
 # or opens something (this, antigravity, __hello__, pygame), changes how input()/exit/signals/
@@ -46,9 +47,14 @@ def _droppable_module(module: str | None, level: int) -> bool:
 
 
 def _dynamic(tree: ast.Module) -> bool:
-    if uses_dynamic_scope(ast.walk(tree)):  # the calls and star imports every rewrite refuses
+    # eval of a line of input reads test data; that data would have to name a dropped module for the
+    # drop to matter, and the verifier runs the program on its tests anyway
+    evals = data_evals(tree, ast.walk(tree))
+    skip = {id(e) for e in evals} | {id(e.func) for e in evals}
+    nodes = [n for n in ast.walk(tree) if id(n) not in skip]
+    if uses_dynamic_scope(nodes):  # the calls and star imports every rewrite refuses
         return True
-    for n in ast.walk(tree):
+    for n in nodes:
         if isinstance(n, ast.Name) and n.id in _DYNAMIC_NAMES:
             return True
         if isinstance(n, ast.Attribute) and n.attr in _DYNAMIC_ATTRS:
@@ -177,7 +183,8 @@ REWRITE = Rewrite(
         "read anywhere (any scope, `del`, `global`/`nonlocal` count as reads); stdlib or known quiet "
         "packages (numpy, scipy, pandas, ...) only, never modules whose import has an effect (readline, "
         "signal, warnings, threading, ...), `__future__` or relative imports; nothing at all when the "
-        "program uses eval/exec/globals/locals/vars/__import__/importlib/dir(), a star import or `__all__`"
+        "program uses eval (other than `eval(input())`, which reads data)/exec/globals/locals/vars/"
+        "__import__/importlib/dir(), a star import or `__all__`"
     ),
     keywords=("unused import", "import numpy", "numpy", "startup", "import time", "unnecessary import"),
     apply=apply,

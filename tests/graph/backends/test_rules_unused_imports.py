@@ -84,6 +84,8 @@ def test_function_level_import_and_empty_body() -> None:
     "import math\nimport sys\nprint(sys.modules['math'].pi)\n",
     "from os.path import *\nimport math\nprint(join('a', 'b'))\n",
     "import math\n__all__ = ['x']\n",
+    "import math\nprint(eval(input() + '.pi'))\n",  # an eval of more than the line read
+    "import math\nprint(eval(input()), eval('math.pi'))\n",  # one data eval does not excuse another
 ])
 def test_dynamic_programs_keep_everything(src: str) -> None:
     assert drop(src) is None
@@ -128,3 +130,17 @@ def test_offered_by_the_rules_backend() -> None:
     assert "numpy" not in codes[0]  # the first reply combines every applicable rewrite
     for c in codes:
         assert run(c, "7\n") == run(NUMPY_PROGRAM, "7\n")
+
+
+def test_eval_of_an_input_line_reads_data_so_unused_imports_still_go() -> None:
+    src = textwrap.dedent("""
+        import numpy as np
+        import sys
+        a, b = eval(input().strip())
+        n = eval(sys.stdin.readline())
+        print(a * b + n)
+    """)
+    new = drop(src)
+    assert new is not None
+    assert "numpy" not in new and "import sys" in new
+    assert run(new, "(3, 4)\n5\n") == run(src, "(3, 4)\n5\n") == "rc=0\n17\n"
