@@ -71,6 +71,9 @@ class GenerationRequest:
     # first): a backend offsets its seed by it, and a cascade runs its free rules stage only for 0.
     temperatures: Sequence[float] = ()
     variant: int = 0
+    # Which cascade stages answer: "all", "free" (only the stages that cost nothing: rules) or
+    # "paid" (the rest). The pipeline verifies the free stage's candidates before it pays for a model.
+    stages: str = "all"
 
 
 def cancelled(request: GenerationRequest) -> bool:

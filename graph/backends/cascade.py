@@ -17,6 +17,7 @@ from harness.errors import FasterPyError
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"  # the model stage's model when the config names none
 MODEL_STAGES = ("llamacpp", "transformers")  # stages that need a model; `model` defaults for them
+FREE_STAGES = ("rules",)  # stages whose candidates cost nothing to generate
 
 
 def install_hint(stage: str, model: str) -> str | None:
@@ -74,6 +75,13 @@ class CascadeBackend:
                 continue
             self.stages.append((name, get_backend(sub)))
 
+    @property
+    def free_first(self) -> bool:
+        """Whether the pipeline should verify the free stages' candidates on their own first (a clear
+        win there means the model is never asked): there are both free and paid stages."""
+        free = [name in FREE_STAGES for name, _ in self.stages]
+        return any(free) and not all(free)
+
     def generate(self, request: GenerationRequest) -> list[str]:
         t0 = time.perf_counter()
         replies: list[str] = []
@@ -83,6 +91,8 @@ class CascadeBackend:
             if cancelled(request):
                 break
             if name == "rules" and request.variant:  # the free stage runs once per attempt
+                continue
+            if (request.stages == "free") != (name in FREE_STAGES) and request.stages != "all":
                 continue
             out = backend.generate(request)
             replies += out

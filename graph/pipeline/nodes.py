@@ -71,7 +71,7 @@ def preprocess(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, 
                  hot_lines=hot)
     return {"group": index, "context": context, "suggestions": [], "attempt": 1, "candidates": [], "origins": [],
             "attempts": Overwrite([]), "feedback": Overwrite([]), "hot_lines": hot, "examples": [],
-            "search_s": Overwrite(0.0)}
+            "free_done": False, "free_round": False, "search_s": Overwrite(0.0)}
 
 
 def retrieve(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -98,7 +98,10 @@ def retrieve(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
 def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """One attempt's candidates: fresh samples (at a ladder of temperatures) from the prompt with the
     hot lines, the retrieved suggestions or examples and the last attempt's failures; beside them,
-    from the second attempt on, the best correct candidate so far sent back for refinement."""
+    from the second attempt on, the best correct candidate so far sent back for refinement.
+
+    A cascade's free stage (rules) first gets a round of its own: its candidates are verified before
+    any model is asked, and a clear win there ends the search (decide)."""
     ctx = runtime.context
     ctx.check_cancel()
     started = time.monotonic()
@@ -114,19 +117,33 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
     suggestions = [Suggestion(**s) for s in state.get("suggestions") or []]
     feedback = list(state.get("feedback") or [])
     extras: dict[str, Any] = {"hot_lines": state.get("hot_lines") or [], "examples": state.get("examples") or []}
-    base = _refine_base(state) if getattr(backend, "name", "") != "rules" else None
+    free_first = bool(getattr(backend, "free_first", False))
+    base = _refine_base(state) if getattr(backend, "name", "") != "rules" and attempt > 1 else None
     fresh = max(1, cfg.candidates - (1 if base else 0))
     messages = build_messages(state["context"], suggestions, feedback, **extras)
-    ctx.emit("generate", f"asking {getattr(backend, 'name', 'the backend')} for {cfg.candidates} candidate(s)"
-             + (" (one refines the best so far)" if base else ""), label, attempt, cfg.attempts, messages=messages)
     common: dict[str, Any] = dict(code=state["context"], suggestions=suggestions, feedback=feedback,
                                   key=state.get("key"), cancel=ctx.cancel)
+    if free_first and not state.get("free_done"):
+        ctx.emit("generate", "asking the rules first (free): the model only when they do not clearly win",
+                 label, attempt, cfg.attempts, messages=messages)
+        replies = backend.generate(GenerationRequest(messages=messages, n=fresh, stages="free", **common))
+        ctx.check_cancel()
+        codes = [extract_code(r) for r in replies]
+        if any(c is not None for c in codes):
+            sources = list(backend.last_stats.extra.get("sources") or [])
+            ctx.emit("generate", f"{sum(c is not None for c in codes)} of {len(codes)} rules candidate(s) hold code",
+                     label, attempt, cfg.attempts, replies=len(codes), origins=sources)
+            return {"candidates": codes, "origins": (sources + [""] * len(codes))[:len(codes)], "free_done": True,
+                    "free_round": True, "search_s": time.monotonic() - started}
+    ctx.emit("generate", f"asking {getattr(backend, 'name', 'the backend')} for {cfg.candidates} candidate(s)"
+             + (" (one refines the best so far)" if base else ""), label, attempt, cfg.attempts, messages=messages)
+    stages = "paid" if free_first else "all"  # the free stage had its round: its candidates are judged
     moves = [(GenerationRequest(messages=messages, n=fresh, temperatures=_ladder(cfg.generation.temperature, fresh),
-                                variant=0, **common), fresh)]
+                                variant=0, stages=stages, **common), fresh)]
     if base is not None:
         note = refine_note(base["candidate_code"], base.get("speedup"))
         moves.append((GenerationRequest(messages=build_messages(state["context"], suggestions, (), refine=note, **extras),
-                                        n=1, variant=1, **common), 1))
+                                        n=1, variant=1, stages=stages, **common), 1))
     candidates: list[str | None] = []
     origins: list[str] = []
     for request, n in moves:
@@ -139,7 +156,8 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
         origins += (sources + [""] * len(replies))[: min(keep, len(replies))]
     ctx.emit("generate", f"{sum(c is not None for c in candidates)} of {len(candidates)} replies hold code",
              label, attempt, cfg.attempts, replies=len(candidates), origins=origins)
-    return {"candidates": candidates, "origins": origins, "search_s": time.monotonic() - started}
+    return {"candidates": candidates, "origins": origins, "free_done": True, "free_round": False,
+            "search_s": time.monotonic() - started}
 
 
 def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -157,6 +175,8 @@ def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
     queue = list(zip(state.get("candidates") or [], state.get("origins") or [], strict=False))
     queue += [(c, "") for c in (state.get("candidates") or [])[len(queue):]]
     tried = {normal_form(a["code"]): a for a in state.get("attempts") or [] if a.get("code")}
+    # the free round and the model's candidates share attempt 1: number on from the ones judged
+    offset = sum(1 for a in state.get("attempts") or [] if a.get("number") == attempt)
     new: list[dict[str, Any]] = []
     i = 0
     while i < len(queue):
@@ -166,7 +186,7 @@ def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
         ctx.emit("verify", f"checking candidate {i} of {len(queue)}", label, i, len(queue), attempt=attempt)
         fields = _verify_one(ctx, state, cfg, group, cand, tried)
         extra = {k: fields.pop(k) for k in _EXTRA_FIELDS if k in fields}
-        rec = Attempt(target=label, number=attempt, candidate=i, **fields)
+        rec = Attempt(target=label, number=attempt, candidate=offset + i, **fields)
         record = dict(rec.__dict__, origin=origin, candidate_code=cand or "", **extra)
         if rec.code:
             tried.setdefault(normal_form(rec.code), record)
@@ -210,6 +230,12 @@ def decide(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]
     if over and attempt < cfg.attempts:
         ctx.emit("decide", f"search budget used ({spent:.0f} s of {cfg.budget_s:.0f} s; another attempt takes "
                  f"~{per_attempt:.0f} s): stopping", label, attempt, cfg.attempts, status="budget")
+    if state.get("free_round") and not (clear or over):
+        ctx.emit("decide", (f"the rules' best, candidate {best.number}.{best.candidate}, is {best.speedup:.2f}× (CI low "
+                            f"{best.ci_low:.2f} < {cfg.early_stop:g} × {cfg.speedup_threshold:g}): asking the model"
+                            if best is not None else "no rules candidate was accepted: asking the model"),
+                 label, attempt, cfg.attempts, status="retry")
+        return {"free_round": False, "candidates": [], "origins": []}  # the same attempt, now the model's turn
     if best is not None and (clear or over or attempt >= cfg.attempts):
         ctx.emit("decide", f"accepted candidate {best.number}.{best.candidate}: {best.speedup:.2f}× "
                  f"(CI {best.ci_low:.2f}–{best.ci_high:.2f})", label, attempt, cfg.attempts,

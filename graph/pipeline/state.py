@@ -48,4 +48,6 @@ class PipelineState(TypedDict, total=False):
     origins: list[str]  # per candidate: the cascade stage that wrote it ("rules", "llamacpp", …; "" = unknown)
     hot_lines: list[dict[str, Any]]  # the original's line profile: harness.verify.hotlines.HotLine as dicts
     examples: list[dict[str, str]]  # prompt mode "examples": retrieved {"slow": …, "fast": …} pairs
+    free_done: bool  # the cascade's free stage (rules) has had its own round for this group
+    free_round: bool  # the current candidates are that round's: decide accepts them only on a clear win
     search_s: Annotated[float, operator.add]  # seconds generate + verify spent on this group (the --budget)

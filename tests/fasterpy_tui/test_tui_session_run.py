@@ -44,11 +44,17 @@ def make_app(path: Path) -> FasterPyApp:
 
 async def select_targets(pilot, names=TARGETS) -> None:
     functions = pilot.app.screen.query_one("#functions")
+    # space goes to the focused widget: once a run has verified a candidate the diff view has focus
+    # (and space toggles a hunk there), so give the list focus first, as a user would
+    functions.focus()
+    await pilot.pause()
+    assert pilot.app.focused is functions, pilot.app.focused
     order = list(functions.functions)
     for name in names:
         functions.highlighted = order.index(name)
         await pilot.press("space")
     await pilot.pause()
+    assert set(names) <= set(functions.selected), (names, functions.selected)
 
 
 async def settle(pilot) -> None:
@@ -195,6 +201,34 @@ async def test_cancel_mid_run_leaves_no_processes(example):
     left = [p for p in me.children(recursive=True) if p.pid not in before and p.is_running()
             and p.status() != psutil.STATUS_ZOMBIE]
     assert left == [], [(p.pid, p.cmdline()) for p in left]
+    assert example.read_bytes() == EXAMPLE.read_bytes()
+
+
+@sync
+async def test_cancel_after_a_verified_candidate_then_run_again(example):
+    """Esc once a candidate is verified: the diff view has taken focus to show it, and a new run
+    chosen from the function list still starts and finishes (the once-flaky second run above)."""
+    app = make_app(example)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await select_targets(pilot)
+        await pilot.press("ctrl+r")
+        panel = app.screen.query_one(ProgressPanel)
+        for _ in range(3000):  # until the first verified candidate arrives (bounded, not timed)
+            await pilot.pause(0.01)
+            if app.screen.live or panel.state != "running":
+                break
+        await pilot.press("escape")
+        await settle(pilot)
+        assert panel.state in ("cancelled", "done")
+        assert any(r.candidate for r in app.screen.session.reviews)  # kept, to accept
+        assert isinstance(app.focused, DiffView), app.focused
+
+        app.screen.query_one("#functions").deselect_all()
+        await select_targets(pilot, ["pairwise_close"])
+        await run_to_end(pilot)
+        assert panel.state == "done", [e.message for e in panel.events][-3:]
+        assert {r.target for r in app.screen.session.reviews} == {"pairwise_close"}
     assert example.read_bytes() == EXAMPLE.read_bytes()
 
 

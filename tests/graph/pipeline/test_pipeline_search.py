@@ -39,6 +39,13 @@ def test_cascade_runs_rules_first_then_the_model_and_stacks_rules_on_a_model_can
     # a later request of the same attempt (variant 1: the refinement) skips the free rules stage
     backend.generate(GenerationRequest(messages=[], code=SLOW, key="p1", feedback=["x"], variant=1))
     assert "rules" not in backend.last_stats.extra["sources"]
+    # the pipeline's free round asks only the rules; the model's turn skips them
+    assert backend.free_first
+    backend.generate(GenerationRequest(messages=[], code=SLOW, key="p1", stages="free"))
+    assert set(backend.last_stats.extra["sources"]) == {"rules"}
+    backend.generate(GenerationRequest(messages=[], code=SLOW, key="p1", stages="paid"))
+    assert set(backend.last_stats.extra["sources"]) == {"replay"}
+    assert not CascadeBackend(GenerationConfig(backend="cascade", cascade=["rules"])).free_first
     stacked = stack(MODEL)
     assert stacked is not None and stacked.strip() != MODEL.strip()
 

@@ -83,9 +83,52 @@ MODEL = ("```python\ndef dedupe(xs):\n    out = []\n    seen = set()\n    for x 
 def test_the_cascade_runs_rules_then_the_model_and_verifies_the_rules_stacked_on_its_candidate(tmp_path, scripted_server):
     server = scripted_server([MODEL])
     events: list = []
-    result = _run(tmp_path, server, events, attempts=1, **{"generation.backend": "cascade",
-                                                           "generation.cascade": ["rules", "openai"]})
+    result = _run(tmp_path, server, events, attempts=1, early_stop=1000,  # no rules win is clear enough
+                  **{"generation.backend": "cascade", "generation.cascade": ["rules", "openai"]})
     origins = [e.data.get("origin") for e in events if e.node == "verify" and e.data.get("status")]
     assert origins[0] == "rules" and origins[-2:] == ["openai", "stacked"] and len(server.requests) == 1
+    # the rules' round and the model's candidates share attempt 1, numbered on
+    assert [a.number for a in result.attempts] == [1] * len(result.attempts)
+    assert [a.candidate for a in result.attempts] == list(range(1, len(result.attempts) + 1))
     stacked = [a for a in result.attempts if "out_append = out.append" in (a.code or "")]
     assert stacked and stacked[-1].status in ("accepted", "slower") and stacked[-1].tests_passed > 0  # really run
+
+
+FIB = """def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+if __name__ == "__main__":
+    print(fib(20), fib(21))
+"""
+
+
+def test_a_clear_rules_win_ends_the_search_before_the_model_is_asked(tmp_path, scripted_server):
+    server = scripted_server([MODEL])
+    program = tmp_path / "fib.py"
+    program.write_text(FIB)
+    cfg = FasterPyConfig.load(tmp_path, {
+        "generation.backend": "cascade", "generation.cascade": ["rules", "openai"],
+        "generation.base_url": server.base_url, "generation.model": "scripted", "candidates": 1, "repeats": 4,
+        "attempts": 3, "use_retrieval": False, "state_db": str(tmp_path / "runs.sqlite")})
+    events: list = []
+    result = optimize(program, ["fib"], cfg, on_event=events.append)
+    assert result.status == "optimized" and "cache" in result.new_source  # memoize: exponential → linear
+    assert server.requests == []  # the model was never asked
+    assert {a.number for a in result.attempts} == {1}
+    best = max(a.ci_low or 0 for a in result.attempts if a.accepted)
+    assert best >= cfg.early_stop * cfg.speedup_threshold
+
+
+def test_rules_that_do_not_clearly_win_still_leave_the_model_its_turn(tmp_path, scripted_server):
+    server = scripted_server([MODEL])
+    events: list = []
+    result = _run(tmp_path, server, events, attempts=1, **{"generation.backend": "cascade",
+                                                           "generation.cascade": ["rules", "openai"]})
+    decided = [e.message for e in events if e.node == "decide"]
+    # the rules' only rewrite of dedupe hoists a method lookup: never a clear win
+    assert any("asking the model" in m for m in decided) and len(server.requests) == 1
+    assert len(result.attempts) >= 2  # the rules' candidate and the model's, both judged
+    assert "openai" in [e.data.get("origin") for e in events if e.node == "verify" and e.data.get("status")]
