@@ -135,35 +135,57 @@ def score(rows: list[dict], tests: Path, code_col: str, verified: list[bool], se
     """The table's figures for one configuration's emitted programs (`code_col`), evaluated on one
     worker (no two programs timed at once). A row that emits its original program unchanged is
     scored with the original's runtime (speedup exactly 1): timing noise between two runs of the same
-    program is not an optimization."""
+    program is not an optimization. `records` keeps each row's evaluation, so the figures can be
+    recomputed on a subset of the problems (`summarize`) without timing anything again."""
+    records = evaluate_config(rows, tests, code_col, verified, seconds, clock)
+    return dict(summarize(records), records=records)
+
+
+def evaluate_config(rows: list[dict], tests: Path, code_col: str, verified: list[bool], seconds: list[float],
+                    clock: str) -> list[dict]:
+    """One record per row: its PIE sample, its factor in the geometric mean, its per-problem entry,
+    the pipeline's seconds on it and its judged candidates' verdicts."""
     from harness.evaluate import EvalOptions, evaluate_rows
-    from harness.metrics import Sample, compute_metrics
     from harness.pool import WorkerPool
 
     with WorkerPool(workers=1) as pool:
         report = evaluate_rows([dict(r, generated_answers=r[code_col]) for r in rows], tests,
                                EvalOptions(model_col="generated_answers", slow_col="input", include_reference=False,
                                            clock=clock), pool=pool)
-    samples, per_row, per_problem = [], [], []
-    for row, rep, ok in zip(rows, report.rows, verified):
+    records = []
+    for i, (row, rep, ok) in enumerate(zip(rows, report.rows, verified)):
         origin, model = rep["origin"], rep["model"]
+        rec: dict[str, Any] = {"problem_id": row["problem_id"], "verified": ok,
+                               "seconds": seconds[i] if i < len(seconds) else None,
+                               "statuses": list(row.get("fasterpy_attempt_statuses") or ())}
         if origin is None:  # no tests / bad row: reported, not scored
-            samples.append(Sample(row["problem_id"], None, False, None, False, evaluable=False))
-            per_row.append(1.0)
+            records.append(dict(rec, sample=[row["problem_id"], None, False, None, False, False], factor=1.0,
+                                entry=None))
             continue
         unchanged = row[code_col].strip() == row["input"].strip()
         runtime = origin["runtime"] if unchanged and model["correct"] else model["runtime"]
-        samples.append(Sample(row["problem_id"], origin["runtime"], origin["correct"], runtime, model["correct"]))
         speedup = origin["runtime"] / runtime if origin["correct"] and model["correct"] and runtime else None
-        per_row.append(speedup if ok and speedup else 1.0)
-        per_problem.append({"problem_id": row["problem_id"], "status": rep["status"], "verified": ok,
-                            "unchanged": unchanged, "speedup": speedup})
-    m = compute_metrics(samples)
+        records.append(dict(rec, sample=[row["problem_id"], origin["runtime"], origin["correct"], runtime,
+                                         model["correct"], True],
+                            factor=speedup if ok and speedup else 1.0,
+                            entry={"problem_id": row["problem_id"], "status": rep["status"], "verified": ok,
+                                   "unchanged": unchanged, "speedup": speedup}))
+    return records
+
+
+def summarize(records: list[dict]) -> dict:
+    """The table's figures from `evaluate_config`'s records (all of them or a subset)."""
+    from harness.metrics import Sample, compute_metrics
+
+    m = compute_metrics([Sample(*r["sample"]) for r in records])
+    factors = [r["factor"] for r in records]
+    seconds = [r["seconds"] for r in records if r["seconds"] is not None]
     return {
-        "rows": len(rows), "metrics": m.to_dict(), "verified": sum(verified),
-        "geomean_speedup": math.exp(statistics.fmean(math.log(s) for s in per_row)) if per_row else None,
-        "median_s": statistics.median(seconds) if seconds else None, "per_problem": per_problem,
-        "candidates": candidate_shares(rows),
+        "rows": len(records), "metrics": m.to_dict(), "verified": sum(bool(r["verified"]) for r in records),
+        "geomean_speedup": math.exp(statistics.fmean(math.log(f) for f in factors)) if factors else None,
+        "median_s": statistics.median(seconds) if seconds else None,
+        "per_problem": [r["entry"] for r in records if r["entry"] is not None],
+        "candidates": candidate_shares([{"fasterpy_attempt_statuses": r["statuses"]} for r in records]),
     }
 
 
@@ -242,7 +264,9 @@ def main() -> None:
             if args.generate_only:
                 continue
             results[name] = score(rows, tests, "target", [True] * len(rows), [], args.clock)
-            results[name]["verified"] = sum(p["speedup"] is not None for p in results[name]["per_problem"])
+            for rec in results[name]["records"]:  # the reference is "verified" where it is correct
+                rec["verified"] = rec["entry"] is not None and rec["entry"]["speedup"] is not None
+            results[name]["verified"] = sum(r["verified"] for r in results[name]["records"])
             continue
         backend = overrides["generation.backend"]
         if backend not in backends:
@@ -280,9 +304,27 @@ def main() -> None:
 
     if args.generate_only:
         return
-    table = Table(title=f"Pipeline quality on {len(rows)} problems of {args.problems_file.name} "
-                        f"(own problem excluded from retrieval; evaluated on the {args.clock} clock, 4 runs, first "
-                        f"dropped; load {os.getloadavg()[0]:.2f})")
+    print_table(console, f"Pipeline quality on {len(rows)} problems of {args.problems_file.name} "
+                         f"(own problem excluded from retrieval; evaluated on the {args.clock} clock, 4 runs, first "
+                         f"dropped; load {os.getloadavg()[0]:.2f})", results)
+    scored = {n: r for n, r in results.items() if "records" in r}
+    common = set.intersection(*({x["problem_id"] for x in r["records"]} for r in scored.values())) if scored else set()
+    if any(len(r["records"]) > len(common) for r in scored.values()):
+        # a partial configuration (an ablation run on fewer problems) is compared on the problems every one has
+        sub_results = {n: summarize([x for x in r["records"] if x["problem_id"] in common]) for n, r in scored.items()}
+        results["common"] = {"problems": sorted(common), "results": sub_results}
+        print_table(console, f"The same evaluation on the {len(common)} problems every configuration has "
+                             f"({', '.join(sorted(common)) if len(common) <= 12 else 'listed in summary.json'})",
+                    sub_results)
+    for name, r in results.items():
+        if r.get("note"):
+            console.print(f"* {name}: {r['note']}")
+    (out_dir / "summary.json").write_text(json.dumps(results, indent=2))
+    console.print(f"summary: {out_dir / 'summary.json'}")
+
+
+def print_table(console: Console, title: str, results: dict[str, dict]) -> None:
+    table = Table(title=title)
     for col in ("configuration", "rows", "Pass@1", "%OPT (PIE)", "@Speedup", "geomean speedup", "verified rows",
                 "median s/problem", "correct candidates"):
         table.add_column(col, justify="left" if col == "configuration" else "right")
@@ -303,11 +345,6 @@ def main() -> None:
                       "—" if not r.get("candidates", {}).get("judged") else
                       f"{100 * r['candidates']['correct_share']:.0f}% of {r['candidates']['judged']}")
     console.print(table)
-    for name, r in results.items():
-        if r.get("note"):
-            console.print(f"* {name}: {r['note']}")
-    (out_dir / "summary.json").write_text(json.dumps(results, indent=2))
-    console.print(f"summary: {out_dir / 'summary.json'}")
 
 
 if __name__ == "__main__":
