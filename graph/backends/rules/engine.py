@@ -18,6 +18,7 @@ from graph.backends.rules import (
     max_update,
     memoize,
     minmax,
+    mod_pow,
     set_membership,
     str_join,
     unused_imports,
@@ -31,7 +32,8 @@ REWRITES: tuple[Rewrite, ...] = (
     memoize.REWRITE,
     minmax.REWRITE,
     max_update.REWRITE,
-    int_power.REWRITE,
+    int_power.REWRITE,  # before mod_pow: `i * i` beats pow(i, 2, M) on a small int
+    mod_pow.REWRITE,
     set_membership.REWRITE,
     comprehension.REWRITE,
     str_join.REWRITE,
