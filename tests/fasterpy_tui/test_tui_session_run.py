@@ -169,6 +169,19 @@ async def test_run_review_accept_hunk_undo_accept_all(example):
         assert example.read_text() == original, status_text(app2)
 
 
+async def run_until(pilot, reached, polls: int = 3000) -> ProgressPanel:
+    """Select every target, start a run and poll (bounded, not timed) until `reached(panel)` or the
+    run ends."""
+    await select_targets(pilot)
+    await pilot.press("ctrl+r")
+    panel = pilot.app.screen.query_one(ProgressPanel)
+    for _ in range(polls):
+        await pilot.pause(0.01)
+        if reached(panel) or panel.state != "running":
+            break
+    return panel
+
+
 @sync
 async def test_cancel_mid_run_leaves_no_processes(example):
     app = make_app(example)
@@ -176,13 +189,7 @@ async def test_cancel_mid_run_leaves_no_processes(example):
     before = {p.pid for p in me.children(recursive=True)}
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await select_targets(pilot)
-        await pilot.press("ctrl+r")
-        panel = app.screen.query_one(ProgressPanel)
-        for _ in range(2000):  # until the sandbox is running candidates (bounded, not timed)
-            await pilot.pause(0.01)
-            if any(e.node in ("verify", "generate") for e in panel.events) or panel.state != "running":
-                break
+        panel = await run_until(pilot, lambda p: any(e.node in ("verify", "generate") for e in p.events))
         await pilot.press("escape")
         await settle(pilot)
         assert panel.state in ("cancelled", "done")
@@ -211,13 +218,7 @@ async def test_cancel_after_a_verified_candidate_then_run_again(example):
     app = make_app(example)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await select_targets(pilot)
-        await pilot.press("ctrl+r")
-        panel = app.screen.query_one(ProgressPanel)
-        for _ in range(3000):  # until the first verified candidate arrives (bounded, not timed)
-            await pilot.pause(0.01)
-            if app.screen.live or panel.state != "running":
-                break
+        panel = await run_until(pilot, lambda p: bool(app.screen.live))  # the first verified candidate
         await pilot.press("escape")
         await settle(pilot)
         assert panel.state in ("cancelled", "done")
