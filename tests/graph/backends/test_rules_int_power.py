@@ -49,3 +49,11 @@ def test_names_not_surely_int_keep_the_power() -> None:
         "for i, v in enumerate(range(3)):\n    print(i ** 2)\n",  # tuple target
     ):
         assert apply_rewrites(textwrap.dedent(src), ["int_power"]) is None, src
+
+
+def test_a_comprehension_variable_proves_nothing_about_the_same_name_outside() -> None:
+    # the `x` of the comprehension is its own; the `x ** 3` outside reads the global float
+    src = "x = float(input())\ndef f():\n    return x ** 3 + sum(x ** 3 for x in range(3))\nprint(f())\n"
+    new = apply_rewrites(src, ["int_power"])
+    assert new is not None and "x * x * x +" not in new and "x * x * x for x in range(3)" in new
+    assert run(new, "1.1\n") == run(src, "1.1\n")
