@@ -90,9 +90,10 @@ class CascadeBackend:
         for name, backend in self.stages:
             if cancelled(request):
                 break
-            if name == "rules" and request.variant:  # the free stage runs once per attempt
+            free = name in FREE_STAGES
+            if free and request.variant:  # the free stage runs once per attempt
                 continue
-            if (request.stages == "free") != (name in FREE_STAGES) and request.stages != "all":
+            if request.stages == ("paid" if free else "free"):
                 continue
             out = backend.generate(request)
             replies += out

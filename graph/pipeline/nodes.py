@@ -107,7 +107,7 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
     started = time.monotonic()
     cfg = ctx.config(state)
     from graph.backends.base import GenerationRequest
-    from graph.prompt import build_messages, extract_code, refine_note
+    from graph.prompt import build_messages, refine_note
     from kb.records import Suggestion
 
     label = group_label(state["groups"][state["group"]])
@@ -123,18 +123,20 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
     messages = build_messages(state["context"], suggestions, feedback, **extras)
     common: dict[str, Any] = dict(code=state["context"], suggestions=suggestions, feedback=feedback,
                                   key=state.get("key"), cancel=ctx.cancel)
+
+    def finish(candidates: list[str | None], origins: list[str], free_round: bool) -> dict[str, Any]:
+        ctx.emit("generate", f"{sum(c is not None for c in candidates)} of {len(candidates)} replies hold code",
+                 label, attempt, cfg.attempts, replies=len(candidates), origins=origins)
+        return {"candidates": candidates, "origins": origins, "free_done": True, "free_round": free_round,
+                "search_s": time.monotonic() - started}
+
     if free_first and not state.get("free_done"):
         ctx.emit("generate", "asking the rules first (free): the model only when they do not clearly win",
                  label, attempt, cfg.attempts, messages=messages)
-        replies = backend.generate(GenerationRequest(messages=messages, n=fresh, stages="free", **common))
-        ctx.check_cancel()
-        codes = [extract_code(r) for r in replies]
-        if any(c is not None for c in codes):
-            sources = list(backend.last_stats.extra.get("sources") or [])
-            ctx.emit("generate", f"{sum(c is not None for c in codes)} of {len(codes)} rules candidate(s) hold code",
-                     label, attempt, cfg.attempts, replies=len(codes), origins=sources)
-            return {"candidates": codes, "origins": (sources + [""] * len(codes))[:len(codes)], "free_done": True,
-                    "free_round": True, "search_s": time.monotonic() - started}
+        candidates, origins = _ask(ctx, backend, [(GenerationRequest(messages=messages, n=fresh, stages="free",
+                                                                     **common), fresh)])
+        if any(c is not None for c in candidates):
+            return finish(candidates, origins, free_round=True)
     ctx.emit("generate", f"asking {getattr(backend, 'name', 'the backend')} for {cfg.candidates} candidate(s)"
              + (" (one refines the best so far)" if base else ""), label, attempt, cfg.attempts, messages=messages)
     stages = "paid" if free_first else "all"  # the free stage had its round: its candidates are judged
@@ -144,6 +146,13 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
         note = refine_note(base["candidate_code"], base.get("speedup"))
         moves.append((GenerationRequest(messages=build_messages(state["context"], suggestions, (), refine=note, **extras),
                                         n=1, variant=1, stages=stages, **common), 1))
+    return finish(*_ask(ctx, backend, moves), free_round=False)
+
+
+def _ask(ctx: RunContext, backend: Any, moves: list[tuple[Any, int]]) -> tuple[list[str | None], list[str]]:
+    """Each move's replies as code (None: no code) and the cascade stage that wrote each."""
+    from graph.prompt import extract_code
+
     candidates: list[str | None] = []
     origins: list[str] = []
     for request, n in moves:
@@ -154,10 +163,7 @@ def generate(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, An
         keep = n * max(1, len(set(sources)))  # each cascade stage answers for n
         candidates += [extract_code(r) for r in replies][:keep]
         origins += (sources + [""] * len(replies))[: min(keep, len(replies))]
-    ctx.emit("generate", f"{sum(c is not None for c in candidates)} of {len(candidates)} replies hold code",
-             label, attempt, cfg.attempts, replies=len(candidates), origins=origins)
-    return {"candidates": candidates, "origins": origins, "free_done": True, "free_round": False,
-            "search_s": time.monotonic() - started}
+    return candidates, origins
 
 
 def verify(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
