@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 
 from graph.backends.rules.core import (
+    ancestors,
     bindings_in_scope,
     declared_global_or_nonlocal,
     is_call_to,
@@ -55,7 +56,7 @@ def _scopes_of(node: ast.AST) -> list[ast.AST]:
     decorators run in the enclosing scope; comprehensions are left to the caller)."""
     out: list[ast.AST] = []
     child = node
-    for a in _ancestors(node):
+    for a in ancestors(node):
         if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if any(child is s for s in a.body):
                 out.append(a)
@@ -65,15 +66,6 @@ def _scopes_of(node: ast.AST) -> list[ast.AST]:
         elif isinstance(a, ast.Module):
             out.append(a)
         child = a
-    return out
-
-
-def _ancestors(node: ast.AST) -> list[ast.AST]:
-    out = []
-    p = parent(node)
-    while p is not None:
-        out.append(p)
-        p = parent(p)
     return out
 
 
@@ -91,7 +83,7 @@ def _reads_comprehension_variable(use: ast.AST, comp: ast.AST) -> bool:
     """Whether `use` sits inside `comp` where its own variables are visible (not its first iterable,
     which runs in the enclosing scope)."""
     gens = comp.generators  # type: ignore[attr-defined]
-    chain = [use, *_ancestors(use)]
+    chain = [use, *ancestors(use)]
     if not any(a is comp for a in chain):
         return False
     return not any(a is gens[0].iter for a in chain)
@@ -137,13 +129,13 @@ class IntTyping:
             k = self.constant(e.right)
             return k is not None and k > 0 and self.expr(e.left)
         if isinstance(e, ast.Name) and isinstance(e.ctx, ast.Load):
-            found = self._resolve(e)
+            found = self.resolve(e)
             return found is not None and all(_counts_up_from_nonneg(b) for b in found[1])
         return False
 
     def name(self, use: ast.Name) -> bool:
         """Every binding that can reach this read of the name stores an exact int."""
-        found = self._resolve(use)
+        found = self.resolve(use)
         if found is None:
             return False
         scope, binds = found
@@ -161,7 +153,7 @@ class IntTyping:
             self._known[key] = ok
         return ok
 
-    def _resolve(self, use: ast.Name) -> tuple[ast.AST, list[ast.AST]] | None:
+    def resolve(self, use: ast.Name) -> tuple[ast.AST, list[ast.AST]] | None:
         """The scope the name is read from and its bindings there; None where that is not clear."""
         if use.id in self.unprovable:
             return None
