@@ -36,3 +36,12 @@ def data_evals(tree: ast.Module, nodes: Iterable[ast.AST]) -> list[ast.Call]:
     helpers = line_reader_helpers(tree)
     return [n for n in nodes if is_call_to(n, "eval") and len(n.args) == 1 and not n.keywords
             and reads_a_line(n.args[0], helpers)]
+
+
+def without_data_evals(tree: ast.Module, nodes: Iterable[ast.AST]) -> list[ast.AST]:
+    """nodes less the `eval(<a line of input>)` calls and their `eval` names: what a dynamic-scope
+    check should look at."""
+    nodes = list(nodes)
+    evals = data_evals(tree, nodes)
+    skip = {id(e) for e in evals} | {id(e.func) for e in evals}
+    return [n for n in nodes if id(n) not in skip]

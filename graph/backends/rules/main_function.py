@@ -19,7 +19,7 @@ from graph.backends.rules.core import (
     uses_dynamic_scope,
     walk_body,
 )
-from graph.backends.rules.data_eval import data_evals
+from graph.backends.rules.data_eval import without_data_evals
 
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -118,8 +118,7 @@ def _uses_dynamic_scope(tree: ast.Module, moved: list[ast.stmt]) -> bool:
     """uses_dynamic_scope, except `eval(input())` (2to3's spelling of Python 2 input, common in PIE):
     the line it evaluates is test data, and any name such data could mention resolves to the same
     object in main() (its locals, then the module's globals) as at module level."""
-    evals = data_evals(tree, walk_body(moved))
-    return uses_dynamic_scope(n for n in walk_body(moved) if not any(n is e for e in evals))
+    return uses_dynamic_scope(without_data_evals(tree, walk_body(moved)))
 
 
 def _needed_globals(tree: ast.Module, moved: list[ast.stmt]) -> set[str]:

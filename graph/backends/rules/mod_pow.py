@@ -32,7 +32,7 @@ from graph.backends.rules.core import (
     set_parents,
     uses_dynamic_scope,
 )
-from graph.backends.rules.data_eval import data_evals
+from graph.backends.rules.data_eval import without_data_evals
 from graph.backends.rules.int_typed import INT_BUILTINS, IntTyping, literal_int, match_bound
 
 _RING_OPS = (ast.Add, ast.Sub, ast.Mult)
@@ -157,8 +157,7 @@ def apply(tree: ast.Module) -> bool:
             and any(isinstance(leaf, ast.BinOp) and isinstance(leaf.op, ast.Pow) for leaf in _leaves(n.left, []))]
     if not mods or rebound_anywhere(tree, (*INT_BUILTINS, "pow")):
         return False
-    evals = data_evals(tree, ast.walk(tree))
-    if uses_dynamic_scope(n for n in ast.walk(tree) if not any(n is e for e in evals)):
+    if uses_dynamic_scope(without_data_evals(tree, ast.walk(tree))):
         return False
     set_parents(tree)
     modulus = _Modulus(tree)

@@ -10,7 +10,7 @@ import sys
 from functools import lru_cache
 
 from graph.backends.rules.core import Rewrite, names_loaded, uses_dynamic_scope
-from graph.backends.rules.data_eval import data_evals
+from graph.backends.rules.data_eval import without_data_evals
 
 # Importing these does something the program may rely on even when it never names them: it prints
 # or opens something (this, antigravity, __hello__, pygame), changes how input()/exit/signals/
@@ -49,9 +49,7 @@ def _droppable_module(module: str | None, level: int) -> bool:
 def _dynamic(tree: ast.Module) -> bool:
     # eval of a line of input reads test data; that data would have to name a dropped module for the
     # drop to matter, and the verifier runs the program on its tests anyway
-    evals = data_evals(tree, ast.walk(tree))
-    skip = {id(e) for e in evals} | {id(e.func) for e in evals}
-    nodes = [n for n in ast.walk(tree) if id(n) not in skip]
+    nodes = without_data_evals(tree, ast.walk(tree))
     if uses_dynamic_scope(nodes):  # the calls and star imports every rewrite refuses
         return True
     for n in nodes:
